@@ -1,0 +1,3 @@
+from .checkpoint_compat_hook import CheckpointCompatHook
+
+__all__ = ['CheckpointCompatHook']
