@@ -1,0 +1,64 @@
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmpretrain.evaluation.metrics import RetrievalRecall as _MMPretrainRetrievalRecall
+from mmpretrain.evaluation.metrics.retrieval import _format_pred, _format_target
+from mmpretrain.structures import label_to_onehot
+
+from sfmm.registry import METRICS
+
+
+def _as_numpy(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+@METRICS.register_module()
+class RetrievalRecall(_MMPretrainRetrievalRecall):
+    """mmpretrain's ``RetrievalRecall`` (Recall@k), working on NumPy >= 2.4.
+
+    mmpretrain 1.2.0 calls ``np.in1d``, which NumPy 2.4 removed; this subclass computes
+    the same figure with ``np.isin`` and is otherwise identical (same arguments, same
+    metric names ``Recall@k``). Use it as ``dict(type='sfmm.RetrievalRecall', topk=...)``.
+
+    Args:
+        topk (int | Sequence[int]): Predictions within the k highest scores count as hits.
+        collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
+        prefix (str, optional): Prefix for metric names. Defaults to None.
+    """
+
+    def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
+        for data_sample in data_samples:
+            pred_score = data_sample['pred_score'].clone()
+            if 'gt_score' in data_sample:
+                target = data_sample.get('gt_score').clone()
+            else:
+                target = label_to_onehot(data_sample['gt_label'], pred_score.size()[-1])
+            self.results.append(
+                self.calculate(pred_score.unsqueeze(0), target.unsqueeze(0), topk=self.topk))
+
+    @staticmethod
+    def calculate(pred: Union[np.ndarray, torch.Tensor],
+                  target: Union[np.ndarray, torch.Tensor],
+                  topk: Union[int, Sequence[int]],
+                  pred_indices: bool = False,
+                  target_indices: bool = False) -> List[torch.Tensor]:
+        """Average Recall@k over samples, in percent, one value per k."""
+        topk = (topk, ) if isinstance(topk, int) else tuple(topk)
+        for k in topk:
+            if k <= 0:
+                raise ValueError(f'topk must be positive integers, got {topk}')
+        pred = _format_pred(pred, max(topk), pred_indices)
+        target = _format_target(target, target_indices)
+        if len(pred) != len(target):
+            raise ValueError(f'{len(pred)} predictions but {len(target)} targets')
+        results = []
+        for k in topk:
+            hits = torch.zeros(len(pred))
+            for i, (sample_pred, sample_target) in enumerate(zip(pred, target)):
+                hits[i] = float(np.isin(_as_numpy(sample_pred)[:k],
+                                        _as_numpy(sample_target)).any())
+            results.append(hits.mean() * 100)
+        return results
