@@ -1,0 +1,400 @@
+"""SparseFormer backbone as bootstrapped from vision foundation models."""
+import math
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from sfmm.models.layers import (ACTIVATIONS, EarlyConv, FocusingUnit, SamplingUnit,
+                                TransformerBlock)
+from sfmm.registry import MODELS
+
+Tensor = torch.Tensor
+
+#: Names that ``out_keys`` may contain, see :meth:`SparseFormer.forward`.
+OUT_KEYS = ('feat_map', 'rois', 'points', 'tokens', 'embed')
+#: Top-level modules forming the "focusing part" (trained from scratch when bootstrapping).
+FOCUSING_PARTS = ('stem', 'init_embed', 'init_rois', 'focus', 'transition', 'final', 'cls_token')
+#: Groups of keys that a ``Pretrained`` ``init_cfg`` may explicitly allow to be missing.
+ALLOW_MISSING_GROUPS = {'focusing': FOCUSING_PARTS}
+
+
+@MODELS.register_module()
+class SparseFormer(BaseModule):
+    """SparseFormer: a focusing transformer in front of a plain ViT cortex.
+
+    Paper: "Bootstrapping SparseFormers from Vision Foundation Models", CVPR 2024
+    (https://arxiv.org/abs/2312.01987); SparseFormer (https://arxiv.org/abs/2304.03768).
+    The layout, initialisation and numerics follow sfmm's SPEC and match the released
+    ("v2 converted") models of showlab/sparseformer.
+
+    An early convolution gives a ``(B, C, H/4, W/4)`` map. ``N`` latent tokens with learned
+    RoIs run the shared focusing unit ``focus_repeats`` times (sampling + mixing, RoI position
+    encoding, attention, FFN, RoI adjustment), a Linear maps them to the cortex width, a final
+    sampling unit samples once more at the final RoIs, a [CLS] token is prepended and the
+    cortex (pre-norm ViT blocks) runs. The embedding is the [CLS] token after the final
+    LayerNorm (and the projection, if any).
+
+    Args:
+        arch (str | dict): A preset of :attr:`arch_zoo` (``'b-augreg'``, ``'l-augreg'``,
+            ``'b-clip'``, ``'l-clip'``) or a dict with ``focus_dims``, ``embed_dims``,
+            ``num_layers``, ``num_heads`` and optionally ``mlp_ratio`` (4), ``act``
+            (``'gelu'`` | ``'quick_gelu'``), ``proj_dims`` (None) and ``proj_bias`` (False).
+            Defaults to 'b-augreg'.
+        num_latent_tokens (int): Latent tokens ``N`` (the [CLS] token is extra).
+            Defaults to 48.
+        num_points (int): Sampling points per token ``P``, a perfect square. Defaults to 16.
+        conv_channels (int): Early-conv channels ``C``. Defaults to 64.
+        focus_repeats (int): Repeats of the focusing unit ``R``. Defaults to 4.
+        out_keys (Sequence[str]): What :meth:`forward` returns, in order; names from
+            :data:`OUT_KEYS`. Defaults to ('embed', ).
+        ln_eps (float): Epsilon of every LayerNorm. Defaults to 1e-5.
+        drop_path_rate (float): Stochastic depth rate, increasing linearly over the cortex
+            blocks. Defaults to 0.
+        mixing_hidden_dims (int): Hidden width of the mixing parameter generators.
+            Defaults to 128.
+        mixing_out_points (int, optional): Spatial-mixing output points. Defaults to None
+            (``max(P, 32)``).
+        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=..., prefix=...)``
+            loads a checkpoint strictly (see :meth:`init_weights`); other types follow
+            mmengine. Defaults to None (SPEC initialisation).
+    """
+
+    arch_zoo: Dict[str, dict] = {
+        'b-augreg': dict(focus_dims=384, embed_dims=768, num_layers=8, num_heads=12,
+                         mlp_ratio=4, act='gelu', proj_dims=None, proj_bias=False),
+        'l-augreg': dict(focus_dims=512, embed_dims=1024, num_layers=16, num_heads=16,
+                         mlp_ratio=4, act='gelu', proj_dims=None, proj_bias=False),
+        'b-clip': dict(focus_dims=384, embed_dims=768, num_layers=8, num_heads=12,
+                       mlp_ratio=4, act='quick_gelu', proj_dims=512, proj_bias=False),
+        'l-clip': dict(focus_dims=512, embed_dims=1024, num_layers=16, num_heads=16,
+                       mlp_ratio=4, act='quick_gelu', proj_dims=768, proj_bias=False),
+    }
+    _required_arch_keys = ('focus_dims', 'embed_dims', 'num_layers', 'num_heads')
+    _arch_defaults = dict(mlp_ratio=4, act='gelu', proj_dims=None, proj_bias=False)
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'b-augreg',
+                 num_latent_tokens: int = 48,
+                 num_points: int = 16,
+                 conv_channels: int = 64,
+                 focus_repeats: int = 4,
+                 out_keys: Sequence[str] = ('embed', ),
+                 ln_eps: float = 1e-5,
+                 drop_path_rate: float = 0.,
+                 mixing_hidden_dims: int = 128,
+                 mixing_out_points: Optional[int] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.arch_settings = arch = self._parse_arch(arch)
+        self.out_keys = self._parse_out_keys(out_keys)
+        if num_latent_tokens < 1:
+            raise ValueError(f'num_latent_tokens must be >= 1, got {num_latent_tokens}')
+        root = math.isqrt(num_points) if num_points >= 1 else 0
+        if num_points < 1 or root * root != num_points:
+            raise ValueError(
+                f'num_points must be a positive perfect square (the offset-bias grid is '
+                f'sqrt(P) x sqrt(P)), got {num_points}')
+        Df, D = arch['focus_dims'], arch['embed_dims']
+        if Df % 64 != 0:
+            raise ValueError(f'focus_dims must be divisible by 64 (one focusing head is 64 '
+                             f'wide), got {Df}')
+        if D % arch['num_heads'] != 0:
+            raise ValueError(f"embed_dims ({D}) must be divisible by num_heads "
+                             f"({arch['num_heads']})")
+        if D % 4 != 0:
+            raise ValueError(f'embed_dims must be divisible by 4 (RoI position encoding), '
+                             f'got {D}')
+
+        self.num_latent_tokens = num_latent_tokens
+        self.num_points = num_points
+        self.focus_repeats = focus_repeats
+        self.focus_dims = Df
+        self.embed_dims = D
+        self.num_layers = arch['num_layers']
+
+        self.stem = EarlyConv(3, conv_channels, eps=1e-5)
+        self.init_embed = nn.Embedding(1, Df)
+        self.init_rois = nn.Embedding(num_latent_tokens, 4)
+        self.focus = FocusingUnit(
+            Df, conv_channels, num_points, focus_repeats, mlp_ratio=4.,
+            mixing_hidden_dims=mixing_hidden_dims, mixing_out_points=mixing_out_points,
+            ln_eps=ln_eps)
+        self.transition = nn.Linear(Df, D)
+        self.final = SamplingUnit(D, conv_channels, num_points, mixing_hidden_dims,
+                                  mixing_out_points, ln_eps)
+        self.cls_token = nn.Embedding(1, D)
+        dpr = torch.linspace(0, drop_path_rate, max(self.num_layers, 1)).tolist()
+        self.blocks = nn.ModuleList([
+            TransformerBlock(D, arch['num_heads'], arch['mlp_ratio'], arch['act'], ln_eps,
+                             dpr[i]) for i in range(self.num_layers)
+        ])
+        self.norm = nn.LayerNorm(D, eps=ln_eps)
+        proj_dims = arch['proj_dims']
+        self.proj = nn.Linear(D, proj_dims, bias=arch['proj_bias']) if proj_dims else None
+        self.reset_parameters()
+
+    # ------------------------------------------------------------------ building
+    def _parse_arch(self, arch: Union[str, dict]) -> dict:
+        if isinstance(arch, str):
+            if arch not in self.arch_zoo:
+                raise ValueError(f'unknown arch {arch!r}; presets: {sorted(self.arch_zoo)}')
+            return dict(self.arch_zoo[arch])
+        if not isinstance(arch, dict):
+            raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
+        missing = [k for k in self._required_arch_keys if k not in arch]
+        unknown = [k for k in arch if k not in self._required_arch_keys + tuple(
+            self._arch_defaults)]
+        if missing or unknown:
+            raise ValueError(f'bad arch dict: missing keys {missing}, unknown keys {unknown}; '
+                             f'required {list(self._required_arch_keys)}, optional '
+                             f'{list(self._arch_defaults)}')
+        settings = {**self._arch_defaults, **arch}
+        if settings['act'] not in ACTIVATIONS:
+            raise ValueError(f"unknown act {settings['act']!r}; valid: {ACTIVATIONS}")
+        return settings
+
+    @staticmethod
+    def _parse_out_keys(out_keys: Sequence[str]) -> Tuple[str, ...]:
+        if isinstance(out_keys, str):
+            out_keys = (out_keys, )
+        out_keys = tuple(out_keys)
+        bad = [k for k in out_keys if k not in OUT_KEYS]
+        if bad or not out_keys:
+            raise ValueError(f'invalid out_keys {list(out_keys)}; valid names: {list(OUT_KEYS)}')
+        return out_keys
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Initialise every parameter as SPEC "Initialisation" prescribes.
+
+        Linear: truncated normal std 0.02, bias 0; LayerNorm: weight 1, bias 0; then the
+        special cases of the sub-blocks (offset / parameter-generator / RoI-adjust branches,
+        early conv), [CLS] and stage embeddings standard normal, the initial embedding
+        truncated normal std 1 (cut at +-2) and the initial RoI grid.
+        """
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        for m in self.modules():
+            if m is not self and hasattr(m, 'reset_parameters') and not isinstance(
+                    m, (nn.Linear, nn.LayerNorm, nn.Embedding)):
+                m.reset_parameters()
+        nn.init.normal_(self.cls_token.weight)
+        nn.init.normal_(self.focus.stage_embed.weight)
+        nn.init.trunc_normal_(self.init_embed.weight, std=1., a=-2., b=2.)
+        self.init_rois.weight.copy_(initial_roi_grid(self.num_latent_tokens))
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """Run the SparseFormer.
+
+        Args:
+            x (Tensor): Images of shape (B, 3, H, W), any size.
+
+        Returns:
+            tuple[Tensor]: One entry per ``out_keys`` name, in order:
+
+            - ``'feat_map'``: early-conv map (B, C, ceil(H/4), ceil(W/4)), float32.
+            - ``'rois'``: RoIs ``x1y1x2y2`` in [0, 1] (B, R+1, N, 4), float32; index 0 is the
+              initial RoI, index R the final one used by the final sampling unit.
+            - ``'points'``: final sampling points (B, N, P, 2) in [0, 1], float32.
+            - ``'tokens'``: output of the last cortex block (B, 1+N, D), [CLS] first,
+              before the final norm.
+            - ``'embed'``: [CLS] after the final norm, then the projection if any: (B, E).
+        """
+        B = x.shape[0]
+        N = self.num_latent_tokens
+        feat = self.stem(x)
+        tokens = self.init_embed.weight.expand(B, N, -1)
+        rois = self.init_rois.weight.float().expand(B, N, 4)
+        tokens, focus_rois = self.focus(tokens, rois, feat)
+        tokens = self.transition(tokens)
+        tokens, points = self.final(tokens, focus_rois[-1], feat)
+        cls = self.cls_token.weight.expand(B, 1, -1).to(tokens.dtype)
+        tokens = torch.cat([cls, tokens], dim=1)
+        for block in self.blocks:
+            tokens = block(tokens)
+
+        outs = []
+        for key in self.out_keys:
+            if key == 'feat_map':
+                outs.append(feat)
+            elif key == 'rois':
+                outs.append(torch.stack([rois] + focus_rois, dim=1))
+            elif key == 'points':
+                outs.append(points)
+            elif key == 'tokens':
+                outs.append(tokens)
+            else:
+                embed = self.norm(tokens[:, 0])
+                outs.append(self.proj(embed) if self.proj is not None else embed)
+        return tuple(outs)
+
+    # ------------------------------------------------------------------ optimisation helpers
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """Layer depth of a parameter, for layer-wise learning-rate decay.
+
+        The focusing part (stem, initial tokens/RoIs, focusing unit, transition, final
+        sampling unit, [CLS]) is depth 0, cortex block ``k`` is ``k + 1`` and everything else
+        (final norm, projection, and parameters outside ``prefix``) is the last depth.
+
+        Args:
+            param_name (str): Parameter name, e.g. ``'backbone.blocks.3.attn.qkv.weight'``.
+            prefix (str): Prefix of this backbone's parameters in ``param_name``.
+                Defaults to ''.
+
+        Returns:
+            tuple[int, int]: ``(layer_depth, num_layers)`` with
+            ``num_layers = num_cortex_blocks + 2``.
+        """
+        num_layers = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        head = name.split('.', 1)[0]
+        if head in FOCUSING_PARTS:
+            return 0, num_layers
+        if head == 'blocks':
+            return int(name.split('.')[1]) + 1, num_layers
+        return num_layers - 1, num_layers
+
+    # ------------------------------------------------------------------ weights
+    def init_weights(self) -> None:
+        """Initialise, or load a checkpoint strictly when ``init_cfg`` is ``Pretrained``.
+
+        ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')`` reads
+        ``PATH`` (its ``state_dict`` or ``model`` entry if wrapped), converts a released
+        showlab/sparseformer checkpoint (:func:`sfmm.models.utils.convert_sparseformer_official`;
+        the prefix then defaults to ``'backbone.'``), keeps exactly the keys under ``prefix``
+        (stripped) and loads them with ``strict=True``. Missing or unexpected keys raise a
+        ``KeyError`` listing them. An optional ``allow_missing=('focusing', )`` lets the
+        focusing-part keys (:data:`FOCUSING_PARTS`) be absent; they keep their SPEC
+        initialisation. Without a ``Pretrained`` ``init_cfg`` the SPEC initialisation of
+        :meth:`reset_parameters` (already applied at construction) is kept, and other
+        ``init_cfg`` types are applied by mmengine.
+        """
+        cfg = self.init_cfg
+        if isinstance(cfg, list):
+            pretrained = [c for c in cfg if c.get('type') == 'Pretrained']
+            if pretrained and len(cfg) > 1:
+                raise ValueError('a Pretrained init_cfg cannot be combined with other types')
+            cfg = pretrained[0] if pretrained else cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            self.load_pretrained(**{k: v for k, v in cfg.items() if k != 'type'})
+            self._is_init = True
+        elif cfg is not None:
+            super().init_weights()
+        else:
+            self._is_init = True
+
+    def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None,
+                        allow_missing: Iterable[str] = (),
+                        map_location: str = 'cpu') -> None:
+        """Load a checkpoint strictly through an explicit key filter.
+
+        Args:
+            checkpoint (str): Local path (or any URI mmengine can read).
+            prefix (str, optional): Only keys starting with it are kept (and stripped), e.g.
+                ``'backbone.'`` for an ImageClassifier checkpoint. Defaults to None (all keys;
+                ``'backbone.'`` for a released showlab/sparseformer checkpoint).
+            allow_missing (Iterable[str]): Key groups that may be missing, from
+                :data:`ALLOW_MISSING_GROUPS`. Defaults to ().
+            map_location (str): Where tensors are loaded. Defaults to 'cpu'.
+
+        Raises:
+            KeyError: If keys are missing (outside the allowed groups) or unexpected.
+            ValueError: If ``allow_missing`` names an unknown group.
+        """
+        state = _read_checkpoint(checkpoint, map_location)
+        state = filter_pretrained_state(state, prefix)
+        own = self.state_dict()
+        groups = tuple(allow_missing)
+        bad_groups = [g for g in groups if g not in ALLOW_MISSING_GROUPS]
+        if bad_groups:
+            raise ValueError(f'unknown allow_missing groups {bad_groups}; valid: '
+                             f'{sorted(ALLOW_MISSING_GROUPS)}')
+        allowed = tuple(p for g in groups for p in ALLOW_MISSING_GROUPS[g])
+        missing = [k for k in own if k not in state]
+        unexpected = sorted(k for k in state if k not in own)
+        not_allowed = [k for k in missing if k.split('.', 1)[0] not in allowed]
+        if not_allowed or unexpected:
+            raise KeyError(f'checkpoint {checkpoint!r} (prefix {prefix!r}) does not match '
+                           f'SparseFormer: missing keys {not_allowed}, unexpected keys '
+                           f'{unexpected}')
+        full = dict(own)
+        full.update(state)
+        self.load_state_dict(full, strict=True)
+
+
+def initial_roi_grid(num_tokens: int) -> Tensor:
+    """Initial RoIs: an ``r x r`` grid (``r = floor(sqrt(N))``) of half-size boxes.
+
+    Token ``i * r + j`` spans ``[g_i/2, g_j/2, g_i/2 + 1/2, g_j/2 + 1/2]`` with
+    ``g = arange(r) / (r - 1)``; remaining tokens (and all tokens when ``r == 1``, where the
+    grid is undefined) cover the whole image ``[0, 0, 1, 1]``.
+
+    Args:
+        num_tokens (int): ``N``.
+
+    Returns:
+        Tensor: Shape (N, 4).
+    """
+    rois = torch.tensor([0., 0., 1., 1.]).repeat(num_tokens, 1)
+    r = math.isqrt(num_tokens)
+    if r >= 2:
+        g = torch.arange(r, dtype=torch.float32) / (r - 1)
+        gx, gy = torch.meshgrid(g, g, indexing='ij')
+        lo = torch.stack([gx, gy], dim=-1).view(r * r, 2) * 0.5
+        rois[:r * r] = torch.cat([lo, lo + 0.5], dim=-1)
+    return rois
+
+
+def filter_pretrained_state(state: dict, prefix: Optional[str] = None) -> Dict[str, Tensor]:
+    """Unwrap a checkpoint and keep the keys of one module.
+
+    Args:
+        state (dict): Loaded checkpoint: a state dict, or one wrapped under ``state_dict``
+            or ``model``. A released showlab/sparseformer state dict is converted first.
+        prefix (str, optional): Keep keys starting with it, stripped. Defaults to None.
+
+    Returns:
+        dict[str, Tensor]: The filtered state dict.
+
+    Raises:
+        KeyError: If no key starts with ``prefix``.
+    """
+    from sfmm.models.utils.sparseformer_official import (convert_sparseformer_official,
+                                                         is_sparseformer_official)
+    for wrapper in ('state_dict', 'model'):
+        if isinstance(state, dict) and wrapper in state and isinstance(state[wrapper], dict):
+            state = state[wrapper]
+            break
+    if is_sparseformer_official(state):
+        state = convert_sparseformer_official(state)
+        prefix = 'backbone.' if prefix is None else prefix
+    if prefix:
+        kept = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if not kept:
+            raise KeyError(f'no checkpoint key starts with prefix {prefix!r}; first keys: '
+                           f'{list(state)[:10]}')
+        return kept
+    return dict(state)
+
+
+def _read_checkpoint(path: str, map_location: str = 'cpu') -> dict:
+    if '://' in str(path):
+        from mmengine.runner.checkpoint import CheckpointLoader
+        return CheckpointLoader.load_checkpoint(path, map_location=map_location)
+    from sfmm.utils.checkpoint import load_checkpoint_file
+    return load_checkpoint_file(path, map_location=map_location)
+
+
+__all__: List[str] = ['SparseFormer', 'OUT_KEYS', 'FOCUSING_PARTS', 'initial_roi_grid',
+                      'filter_pretrained_state']

@@ -1,0 +1,40 @@
+"""Multi-head self-attention with a fused qkv projection and PyTorch's fused SDPA kernel."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+Tensor = torch.Tensor
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention (timm's parameter names ``qkv`` and ``proj``).
+
+    Args:
+        dim (int): Token width ``D``; must be divisible by ``num_heads``.
+        num_heads (int): Number of heads. Defaults to 8.
+        qkv_bias (bool): Whether the fused qkv Linear has a bias. Defaults to True.
+    """
+
+    def __init__(self, dim: int, num_heads: int = 8, qkv_bias: bool = True) -> None:
+        super().__init__()
+        if dim % num_heads != 0:
+            raise ValueError(f'dim ({dim}) must be divisible by num_heads ({num_heads})')
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Attend over the token axis.
+
+        Args:
+            x (Tensor): Tokens of shape (B, L, D).
+
+        Returns:
+            Tensor: Shape (B, L, D).
+        """
+        B, L, D = x.shape
+        q, k, v = self.qkv(x).view(B, L, 3, self.num_heads, self.head_dim).permute(
+            2, 0, 3, 1, 4).unbind(0)
+        x = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(x.transpose(1, 2).reshape(B, L, D))

@@ -1,0 +1,75 @@
+"""Pre-norm ViT block (the SparseFormer cortex block), named like timm's ``Block``."""
+import torch
+import torch.nn as nn
+
+from .attention import Attention
+from .mlp import Mlp
+
+Tensor = torch.Tensor
+
+
+def drop_path(x: Tensor, drop_prob: float = 0., training: bool = False) -> Tensor:
+    """Stochastic depth per sample (batch-first): zero whole residual branches.
+
+    Args:
+        x (Tensor): Residual branch of shape (B, ...).
+        drop_prob (float): Probability of dropping a sample's branch. Defaults to 0.
+        training (bool): Only active while training. Defaults to False.
+
+    Returns:
+        Tensor: ``x`` with dropped samples zeroed and kept ones scaled by ``1/(1-p)``.
+    """
+    if drop_prob == 0. or not training:
+        return x
+    keep = 1. - drop_prob
+    mask = x.new_empty((x.shape[0], ) + (1, ) * (x.ndim - 1)).bernoulli_(keep)
+    return x * mask.div_(keep)
+
+
+class DropPath(nn.Module):
+    """Module form of :func:`drop_path`.
+
+    Args:
+        drop_prob (float): Drop probability. Defaults to 0.
+    """
+
+    def __init__(self, drop_prob: float = 0.) -> None:
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply stochastic depth to a (B, ...) branch."""
+        return drop_path(x, self.drop_prob, self.training)
+
+    def extra_repr(self) -> str:
+        return f'drop_prob={self.drop_prob}'
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm transformer block: ``x + attn(norm1(x))`` then ``x + mlp(norm2(x))``.
+
+    Paper: "An Image is Worth 16x16 Words" (https://arxiv.org/abs/2010.11929); used as
+    the SparseFormer cortex (https://arxiv.org/abs/2312.01987, sec. 3.1).
+
+    Args:
+        dim (int): Token width ``D``.
+        num_heads (int): Attention heads. Defaults to 12.
+        mlp_ratio (float): MLP hidden width / ``D``. Defaults to 4.
+        act (str): MLP activation, ``'gelu'`` or ``'quick_gelu'``. Defaults to 'gelu'.
+        ln_eps (float): LayerNorm epsilon. Defaults to 1e-5.
+        drop_path_rate (float): Stochastic depth rate. Defaults to 0.
+    """
+
+    def __init__(self, dim: int, num_heads: int = 12, mlp_ratio: float = 4., act: str = 'gelu',
+                 ln_eps: float = 1e-5, drop_path_rate: float = 0.) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=ln_eps)
+        self.attn = Attention(dim, num_heads, qkv_bias=True)
+        self.norm2 = nn.LayerNorm(dim, eps=ln_eps)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), act=act)
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, L, D) -> (B, L, D)."""
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
