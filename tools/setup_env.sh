@@ -8,7 +8,7 @@
 # sdist with C++20 and cached in $SFMM_CACHE_DIR) -> OpenMMLab, open_clip, timm, tests ->
 # `pip install -e .`. Versions come from requirements/*.txt and requirements/constraints.txt.
 # Any failing step stops the script with its name.
-set -euo pipefail
+set -eEuo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${SFMM_VENV:-$ROOT/.venv}"
@@ -21,11 +21,12 @@ CONSTRAINTS="$REQ/constraints.txt"
 STAMP="$VENV/.sfmm-setup-stamp"
 
 log() { printf '[sfmm setup] %s\n' "$*" >&2; }
-fail() { log "FAILED at step: $1"; exit 1; }
-step() {  # step NAME CMD...
-  local name="$1"; shift
-  log "step: $name"
-  "$@" || fail "$name"
+CURRENT_STEP="start"
+trap 'log "FAILED at step: $CURRENT_STEP (see the messages above)"; exit 1' ERR
+step() {  # step NAME CMD...: any failing command inside stops the script, naming NAME
+  CURRENT_STEP="$1"; shift
+  log "step: $CURRENT_STEP"
+  "$@"
 }
 
 stamp_value() {
@@ -63,7 +64,6 @@ build_mmcv_wheel() {
   # Build mmcv with compiled ops from its sdist against the installed torch.
   local wheel_dir="$1" work
   work="$(mktemp -d)"
-  trap 'rm -rf "$work"' RETURN
   log "building mmcv $MMCV_VERSION from source (about 15-25 minutes on 2 cores)"
   "${PIP[@]}" download -q --no-deps --no-binary mmcv --no-build-isolation \
     "mmcv==$MMCV_VERSION" -d "$work"
@@ -75,6 +75,7 @@ build_mmcv_wheel() {
   (cd "$src" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
      "$VENV/bin/python" -m pip wheel -v --no-deps --no-build-isolation . -w "$wheel_dir" \
      > "$work/build.log" 2>&1) || { tail -n 60 "$work/build.log" >&2; return 1; }
+  rm -rf "$work"
 }
 
 install_mmcv() {
@@ -83,7 +84,7 @@ install_mmcv() {
     return 0
   fi
   local tag wheel_dir wheel
-  tag="$("$VENV/bin/python" -c 'import sys, torch; print(f"cp{sys.version_info[0]}{sys.version_info[1]}-torch{torch.__version__.split("+")[0]}")')"
+  tag="$("$VENV/bin/python" -c 'import sys, torch; v = sys.version_info; print("cp%d%d-torch%s" % (v[0], v[1], torch.__version__.split("+")[0]))')"
   wheel_dir="$CACHE_DIR/wheels/mmcv-$MMCV_VERSION-$tag"
   mkdir -p "$wheel_dir"
   wheel="$(ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"

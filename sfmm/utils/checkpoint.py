@@ -83,9 +83,18 @@ def register_mmengine_safe_globals() -> None:
 
 @contextmanager
 def mmengine_safe_globals_context() -> Iterator[None]:
-    """Context manager form of :func:`register_mmengine_safe_globals` (no global change)."""
-    with torch.serialization.safe_globals(mmengine_safe_globals()):
+    """Context manager form of :func:`register_mmengine_safe_globals`.
+
+    On exit the allow-list is restored to exactly what it was on entry (torch's own
+    ``safe_globals`` context would also drop entries that were registered before it).
+    """
+    before = list(torch.serialization.get_safe_globals())
+    torch.serialization.add_safe_globals(mmengine_safe_globals())
+    try:
         yield
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(before)
 
 
 def load_checkpoint_file(path: str, map_location: Union[str, torch.device] = 'cpu') -> Any:

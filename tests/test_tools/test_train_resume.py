@@ -26,8 +26,9 @@ class _InterruptAfterEpochHook(Hook):
         self.epoch = epoch
 
     def after_train_epoch(self, runner):
-        if runner.epoch >= self.epoch:
-            raise _Interrupted(f'interrupted after epoch {runner.epoch}')
+        # runner.epoch counts finished epochs only after this stage
+        if runner.epoch + 1 >= self.epoch:
+            raise _Interrupted(f'interrupted after epoch {runner.epoch + 1}')
 
 
 def _write_cfg(tmp_path, data_root, interrupt: bool) -> str:

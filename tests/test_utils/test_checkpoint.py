@@ -37,8 +37,13 @@ def test_plain_torch_load_rejects_mmengine_checkpoint(tmp_path):
     # The problem this module fixes: torch>=2.6 refuses what mmengine writes.
     path = str(tmp_path / 'ckpt.pth')
     _save_runner_like_checkpoint(path)
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(path)
+    registered = list(torch.serialization.get_safe_globals())  # other tests may register
+    torch.serialization.clear_safe_globals()
+    try:
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path)
+    finally:
+        torch.serialization.add_safe_globals(registered)
 
 
 def test_load_checkpoint_file_restores_message_hub(tmp_path):
@@ -91,3 +96,18 @@ def test_missing_and_corrupt_files_are_named(tmp_path):
     bad.write_bytes(good.read_bytes()[:40])
     with pytest.raises(RuntimeError, match='corrupt.pth'):
         load_checkpoint_file(str(bad))
+
+
+def test_context_keeps_globally_registered_entries(tmp_path):
+    from sfmm.utils.checkpoint import register_mmengine_safe_globals
+    path = str(tmp_path / 'ckpt.pth')
+    _save_runner_like_checkpoint(path)
+    before = list(torch.serialization.get_safe_globals())
+    with mmengine_safe_globals_context():
+        assert HistoryBuffer in torch.serialization.get_safe_globals()
+    assert torch.serialization.get_safe_globals() == before
+    register_mmengine_safe_globals()
+    load_checkpoint_file(path)
+    # the global registration survives a context-managed load
+    assert HistoryBuffer in torch.serialization.get_safe_globals()
+    assert torch.load(path)['meta']['epoch'] == 1
