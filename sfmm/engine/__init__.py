@@ -1,2 +1,3 @@
-"""Importing this package registers sfmm's hooks, optimizer constructors and schedulers."""
-from . import hooks, optimizers, schedulers  # noqa: F401
+"""Importing this package registers sfmm's hooks, optimizer constructors, schedulers and
+the atomic checkpoint file backend."""
+from . import fileio, hooks, optimizers, schedulers  # noqa: F401
