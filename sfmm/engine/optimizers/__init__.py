@@ -1,0 +1,4 @@
+"""Optim-wrapper constructors (``sfmm.BootstrapOptimWrapperConstructor``)."""
+from .bootstrap_optim_wrapper_constructor import BootstrapOptimWrapperConstructor
+
+__all__ = ['BootstrapOptimWrapperConstructor']
