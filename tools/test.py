@@ -101,10 +101,12 @@ def main(argv: Optional[List[str]] = None):
     from mmengine.runner import Runner
 
     from sfmm.utils import register_mmengine_safe_globals
+    from sfmm.utils.dist import setup_cpu_distributed
     register_mmengine_safe_globals()
 
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    setup_cpu_distributed(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
