@@ -12,5 +12,5 @@ model = dict(
     neck=None,
     head=dict(
         type='sfmm.ZeroShotClsHead',
-        clip_model='ViT-B-16',
-        pretrained='checkpoints/clip/ViT-B-16_openai.bin'))
+        model_name='ViT-B-16',
+        checkpoint='checkpoints/clip/ViT-B-16_openai.bin'))

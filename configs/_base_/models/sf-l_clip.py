@@ -12,5 +12,5 @@ model = dict(
     neck=None,
     head=dict(
         type='sfmm.ZeroShotClsHead',
-        clip_model='ViT-L-14',
-        pretrained='checkpoints/clip/ViT-L-14_openai.bin'))
+        model_name='ViT-L-14',
+        checkpoint='checkpoints/clip/ViT-L-14_openai.bin'))

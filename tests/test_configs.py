@@ -1,0 +1,288 @@
+"""Every leaf config under configs/ parses, follows the config rules and builds a (shrunk) model.
+
+Configs are collected from the repository root (not the working directory). Each model is
+shrunk before building: known wide modules get tiny widths (depths are kept, so relations
+such as ``truncate + cortex depth == teacher depth`` still hold), heads get the matching
+input width, checkpoints are dropped and nothing is loaded. A config whose shrunk model is
+still large fails and names the module types that need a shrink rule in ``SHRINK_RULES``.
+"""
+import copy
+import os
+import os.path as osp
+import re
+import time
+from typing import Callable, Dict, List
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from conftest import REPO_ROOT
+
+CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
+MAX_PARAMS = 10_000_000  # a shrunk model above this needs a shrink rule
+MAX_BUILD_SECONDS = 30.
+
+TINY_WIDTH = 64  # focusing / cortex / ViT width (one 64-wide focusing head)
+TINY_HEADS = 2
+TINY_EMBED = 32  # CLIP-style projection width
+TINY_CONV = 16
+TINY_TOKENS = 8
+TINY_TEXT = dict(context_length=16, vocab_size=49408, width=32, heads=2, layers=1)
+
+
+def _leaf_configs() -> List[str]:
+    found = []
+    for root, dirs, files in os.walk(CONFIG_ROOT):
+        dirs[:] = sorted(d for d in dirs if d != '_base_')
+        found += [osp.relpath(osp.join(root, f), REPO_ROOT) for f in sorted(files)
+                  if f.endswith('.py')]
+    return found
+
+
+LEAF_CONFIGS = _leaf_configs()
+
+
+# ----------------------------------------------------------------------------- shrink rules
+def _type_name(cfg: dict) -> str:
+    t = cfg.get('type', '')
+    return t.split('.')[-1] if isinstance(t, str) else getattr(t, '__name__', str(t))
+
+
+def _shrink_sparseformer(cfg: dict, widths: Dict[int, int]) -> None:
+    from sfmm.models.backbones import SparseFormer
+    arch = cfg.get('arch', 'b-augreg')
+    arch = dict(SparseFormer.arch_zoo[arch]) if isinstance(arch, str) else dict(arch)
+    widths[arch['embed_dims']] = TINY_WIDTH
+    widths[arch['focus_dims']] = TINY_WIDTH
+    if arch.get('proj_dims'):
+        widths[arch['proj_dims']] = TINY_EMBED
+    cfg['arch'] = dict(arch, focus_dims=TINY_WIDTH, embed_dims=TINY_WIDTH,
+                       num_heads=TINY_HEADS,
+                       proj_dims=TINY_EMBED if arch.get('proj_dims') else None)
+    cfg['num_latent_tokens'] = min(cfg.get('num_latent_tokens', 48), TINY_TOKENS)
+    cfg['conv_channels'] = TINY_CONV
+
+
+def _shrink_mmpretrain_vit(cfg: dict, widths: Dict[int, int]) -> None:
+    from mmpretrain.models import VisionTransformer
+    arch = cfg.get('arch', 'base')
+    arch = dict(VisionTransformer.arch_zoo[arch]) if isinstance(arch, str) else dict(arch)
+    widths[arch['embed_dims']] = TINY_WIDTH
+    cfg['arch'] = dict(embed_dims=TINY_WIDTH, num_layers=arch['num_layers'],
+                       num_heads=TINY_HEADS, feedforward_channels=2 * TINY_WIDTH)
+    cfg['img_size'] = 64
+
+
+def _shrink_mmpretrain_vit_teacher(cfg: dict, widths: Dict[int, int]) -> None:
+    from mmpretrain.models import VisionTransformer
+    arch = cfg.get('arch', 'b')
+    arch = dict(VisionTransformer.arch_zoo[arch]) if isinstance(arch, str) else dict(arch)
+    widths[arch['embed_dims']] = TINY_WIDTH
+    cfg['arch'] = dict(embed_dims=TINY_WIDTH, num_layers=arch['num_layers'],
+                       num_heads=TINY_HEADS, feedforward_channels=2 * TINY_WIDTH)
+
+
+def _shrink_timm_teacher(cfg: dict, widths: Dict[int, int]) -> None:
+    kwargs = dict(cfg.get('model_kwargs') or {})
+    kwargs.update(embed_dim=TINY_WIDTH, num_heads=TINY_HEADS)
+    cfg['model_kwargs'] = kwargs
+
+
+def _shrink_open_clip_teacher(cfg: dict, widths: Dict[int, int]) -> None:
+    import open_clip
+    model_cfg = copy.deepcopy(cfg.get('model_cfg') or
+                              open_clip.get_model_config(cfg.get('model_name', 'ViT-B-16')))
+    widths[model_cfg['embed_dim']] = TINY_EMBED
+    widths[model_cfg['vision_cfg']['width']] = TINY_WIDTH
+    model_cfg['embed_dim'] = TINY_EMBED
+    model_cfg['vision_cfg'] = dict(model_cfg['vision_cfg'], width=TINY_WIDTH,
+                                   head_width=TINY_WIDTH // TINY_HEADS)
+    model_cfg.pop('text_cfg', None)
+    cfg['model_cfg'] = model_cfg
+
+
+def _shrink_zero_shot_head(cfg: dict, widths: Dict[int, int]) -> None:
+    cfg['model_cfg'] = dict(embed_dim=TINY_EMBED, text_cfg=dict(TINY_TEXT))
+
+
+def _shrink_in_channels(cfg: dict, widths: Dict[int, int]) -> None:
+    if cfg.get('in_channels') in widths:
+        cfg['in_channels'] = widths[cfg['in_channels']]
+
+
+# type name -> rule(cfg, widths): shrinks cfg in place and records {old width: new width}.
+# Backbones and teachers first (they define the widths), then heads.
+SHRINK_RULES: Dict[str, Callable[[dict, Dict[int, int]], None]] = {
+    'SparseFormer': _shrink_sparseformer,
+    'VisionTransformer': _shrink_mmpretrain_vit,
+    'MMPretrainViTTeacher': _shrink_mmpretrain_vit_teacher,
+    'TimmViTTeacher': _shrink_timm_teacher,
+    'OpenCLIPTeacher': _shrink_open_clip_teacher,
+    'ZeroShotClsHead': _shrink_zero_shot_head,
+    'LinearClsHead': _shrink_in_channels,
+    'VisionTransformerClsHead': _shrink_in_channels,
+}
+_WIDTH_DEFINING = ('SparseFormer', 'VisionTransformer', 'MMPretrainViTTeacher',
+                   'TimmViTTeacher', 'OpenCLIPTeacher')
+
+
+def _typed_dicts(node) -> List[dict]:
+    out = []
+    if isinstance(node, dict):
+        if 'type' in node:
+            out.append(node)
+        for value in node.values():
+            out += _typed_dicts(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            out += _typed_dicts(value)
+    return out
+
+
+def shrink_model_cfg(model_cfg: dict) -> List[str]:
+    """Shrink ``model_cfg`` in place; returns the type names no rule touched."""
+    widths: Dict[int, int] = {}
+    nodes = _typed_dicts(model_cfg)
+    nodes.sort(key=lambda n: _type_name(n) not in _WIDTH_DEFINING)
+    untouched = []
+    for node in nodes:
+        rule = SHRINK_RULES.get(_type_name(node))
+        if rule is None:
+            untouched.append(str(node['type']))
+        else:
+            rule(node, widths)
+    return untouched
+
+
+# ----------------------------------------------------------------------------- tests
+def test_configs_are_collected_from_repo_root():
+    on_disk = []
+    for root, _, files in os.walk(CONFIG_ROOT):
+        if '_base_' in osp.relpath(root, CONFIG_ROOT).split(os.sep):
+            continue
+        on_disk += [f for f in files if f.endswith('.py')]
+    assert len(LEAF_CONFIGS) == len(on_disk) > 0
+    assert all(not osp.isabs(p) and osp.isfile(osp.join(REPO_ROOT, p)) for p in LEAF_CONFIGS)
+    for name in ('sf-b_augreg_in1k', 'sf-l_augreg_in1k', 'sf-b_clip_in1k-zeroshot',
+                 'sf-l_clip_in1k-zeroshot', 'vit-b16_augreg_in1k', 'vit-l16_augreg_in1k'):
+        assert f'configs/classification/{name}.py' in [p.replace(os.sep, '/')
+                                                        for p in LEAF_CONFIGS]
+
+
+_BASE_ORDER = ('models', 'datasets', 'schedules', 'default_runtime')
+
+
+def _base_kind(path: str) -> int:
+    for i, kind in enumerate(_BASE_ORDER):
+        if f'/{kind}' in path.replace(os.sep, '/'):
+            return i
+    return -1
+
+
+@pytest.mark.parametrize('relpath', LEAF_CONFIGS)
+def test_config_rules(relpath):
+    path = osp.join(REPO_ROOT, relpath)
+    with open(path) as f:
+        text = f.read()
+    assert text.startswith('#'), f'{relpath}: leaf configs open with a header comment'
+    cfg = Config.fromfile(path)
+    assert cfg.get('default_scope'), f'{relpath}: no default_scope'
+    imports = (cfg.get('custom_imports') or {}).get('imports', [])
+    assert 'sfmm.models' in imports, f'{relpath}: custom_imports must import sfmm.models'
+    match = re.search(r'_base_\s*=\s*\[(.*?)\]', text, re.S)
+    if match:
+        kinds = [_base_kind(p) for p in re.findall(r"['\"]([^'\"]+)['\"]", match.group(1))]
+        known = [k for k in kinds if k >= 0]
+        assert known == sorted(known), f'{relpath}: _base_ order is model, dataset, ' \
+                                       'schedule, runtime'
+    for value in re.findall(r"['\"]([^'\"\n]*)['\"]", text):
+        assert not value.startswith(('/home', '/root', '~', '/Users')), \
+            f'{relpath}: home path {value!r}'
+
+
+@pytest.mark.parametrize('relpath', LEAF_CONFIGS)
+def test_config_builds_shrunk_model(relpath):
+    from mmengine.registry import MODELS, init_default_scope
+
+    from sfmm.utils.model_builder import drop_pretrained, stub_class_embeddings
+
+    cfg = Config.fromfile(osp.join(REPO_ROOT, relpath))
+    model_cfg = drop_pretrained(cfg.model.to_dict() if hasattr(cfg.model, 'to_dict')
+                                else dict(cfg.model))
+    untouched = shrink_model_cfg(model_cfg)
+    init_default_scope(cfg.default_scope)
+    start = time.perf_counter()
+    model = MODELS.build(model_cfg)
+    seconds = time.perf_counter() - start
+    num_params = sum(p.numel() for p in model.parameters())
+    assert num_params <= MAX_PARAMS and seconds <= MAX_BUILD_SECONDS, (
+        f'{relpath}: the shrunk model still has {num_params / 1e6:.1f}M params '
+        f'({seconds:.1f}s to build); add a rule to SHRINK_RULES in tests/test_configs.py for '
+        f'one of {sorted(set(untouched))}')
+
+    if _type_name(model_cfg) == 'ImageClassifier':
+        stub_class_embeddings(model)
+        model.eval()
+        with torch.no_grad():
+            logits = model(torch.randn(2, 3, 64, 64), mode='tensor')
+        num_classes = model_cfg['head'].get('num_classes') or model.head.num_classes
+        assert logits.shape == (2, num_classes)
+        assert torch.isfinite(logits).all()
+
+
+def test_classification_configs_match_spec_settings():
+    """The facts the classification numbers depend on (SPEC and the paper)."""
+    def load(name):
+        return Config.fromfile(osp.join(CONFIG_ROOT, 'classification', name + '.py'))
+
+    tokens = {'sf-b_augreg_in1k': 48, 'sf-l_augreg_in1k': 48, 'sf-b_clip_in1k-zeroshot': 48,
+              'sf-l_clip_in1k-zeroshot': 63}
+    for name, n in tokens.items():
+        cfg = load(name)
+        assert cfg.model.backbone.type == 'sfmm.SparseFormer'
+        assert cfg.model.backbone.num_latent_tokens == n
+        assert cfg.model.backbone.out_keys[-1] == 'embed'
+        assert cfg.test_dataloader.dataset.split == 'val'
+        crop = [t for t in cfg.test_dataloader.dataset.pipeline if t.type == 'CenterCrop']
+        assert crop[0].crop_size == 224
+    augreg = load('sf-b_augreg_in1k')
+    assert augreg.model.head.num_classes == 1000 and augreg.model.head.in_channels == 768
+    assert load('sf-l_augreg_in1k').model.head.in_channels == 1024
+    assert augreg.data_preprocessor.mean == [127.5] * 3
+    resize = [t for t in augreg.test_dataloader.dataset.pipeline if t.type == 'ResizeEdge'][0]
+    assert resize.scale == 248 and resize.interpolation == 'bicubic'
+    clip = load('sf-l_clip_in1k-zeroshot')
+    assert clip.model.head.type == 'sfmm.ZeroShotClsHead'
+    assert clip.model.head.model_name == 'ViT-L-14'
+    assert clip.model.backbone.arch == 'l-clip'
+    assert clip.data_preprocessor.mean[0] == pytest.approx(0.48145466 * 255)
+    vit = load('vit-l16_augreg_in1k')
+    assert vit.model.backbone.arch == 'l' and vit.model.backbone.patch_size == 16
+    assert vit.model.backbone.out_type == 'cls_token'
+
+
+def _metafiles() -> List[str]:
+    return sorted(osp.join(root, 'metafile.yml') for root, _, files in os.walk(CONFIG_ROOT)
+                  if 'metafile.yml' in files)
+
+
+@pytest.mark.parametrize('metafile', _metafiles())
+def test_metafile_and_readme_agree_with_configs(metafile):
+    import yaml
+    folder = osp.dirname(metafile)
+    with open(metafile) as f:
+        meta = yaml.safe_load(f)
+    names = []
+    for model in meta['Models']:
+        config = osp.join(REPO_ROOT, model['Config'])
+        assert osp.isfile(config), f'{metafile}: missing config {model["Config"]}'
+        assert model['Name'] == osp.splitext(osp.basename(config))[0]
+        names.append(model['Name'])
+    leafs = sorted(osp.splitext(f)[0] for f in os.listdir(folder) if f.endswith('.py'))
+    assert sorted(names) == leafs
+    with open(osp.join(folder, 'README.md')) as f:
+        readme = f.read()
+    links = re.findall(r'\[config\]\(([^)]+)\)', readme)
+    assert sorted(osp.splitext(osp.basename(p))[0] for p in links) == leafs
+    assert all(osp.isfile(osp.join(folder, p)) for p in links)
