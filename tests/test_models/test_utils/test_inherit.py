@@ -188,3 +188,24 @@ def test_classifier_into_projection_with_bias():
     out, _ = inherit_from_teacher(t_sd, 'timm', _student_state(2, proj=10, proj_bias=True), 1)
     assert torch.equal(out['backbone.proj.weight'], t_sd['head.weight'])
     assert torch.equal(out['backbone.proj.bias'], t_sd['head.bias'])
+
+
+def test_real_mmpretrain_classifier_keys():
+    """The map matches the names mmpretrain itself produces (and its blocks compute the same)."""
+    pytest.importorskip('mmpretrain')
+    from mmpretrain.registry import MODELS
+    model = MODELS.build(dict(
+        type='ImageClassifier',
+        backbone=dict(type='VisionTransformer', img_size=32, patch_size=16, out_type='cls_token',
+                      arch=dict(embed_dims=DIM, num_layers=DEPTH, num_heads=HEADS,
+                                feedforward_channels=4 * DIM)),
+        head=dict(type='VisionTransformerClsHead', num_classes=10, in_channels=DIM))).eval()
+    sd = model.state_dict()
+    out, report = inherit_from_teacher(sd, 'mmpretrain', _student_state(DEPTH - 1, num_classes=10),
+                                       truncate=1)
+    assert set(report.inherited.values()) | set(report.dropped) == set(sd)
+    block = Block(DIM, HEADS, qkv_bias=True).eval()
+    block.load_state_dict({k[len('backbone.blocks.0.'):]: v for k, v in out.items()
+                           if k.startswith('backbone.blocks.0.')}, strict=True)
+    x = torch.randn(2, 5, DIM)
+    torch.testing.assert_close(block(x), model.backbone.layers[1](x))
