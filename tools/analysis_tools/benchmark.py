@@ -119,6 +119,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     times = benchmark(models, inputs, args.warmup, args.iters, args.amp)
 
     names = [osp.splitext(osp.basename(c))[0] for c in args.configs]
+    names = [f'{n}#{i}' if names.count(n) > 1 else n for i, n in enumerate(names)]
     throughput = {}
     for name, t in zip(names, times):
         throughput[name] = args.batch_size / statistics.median(t)

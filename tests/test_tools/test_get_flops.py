@@ -1,0 +1,88 @@
+"""tools/analysis_tools/get_flops.py and sfmm.utils.flops: counts equal hand-computed FLOPs."""
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from conftest import load_tool
+from sfmm.utils.flops import count_flops
+
+get_flops = load_tool('tools/analysis_tools/get_flops.py')
+
+TINY_VIT_CFG = """
+default_scope = 'mmpretrain'
+custom_imports = dict(imports=['sfmm.models'], allow_failed_imports=False)
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='VisionTransformer', img_size=32, patch_size=8, out_type='cls_token',
+                  arch=dict(embed_dims=32, num_layers=1, num_heads=2, feedforward_channels=64),
+                  init_cfg=dict(type='Pretrained', checkpoint='does/not/exist.pth')),
+    neck=None,
+    head=dict(type='VisionTransformerClsHead', num_classes=10, in_channels=32))
+"""
+
+
+def _tiny_vit_flops(attention: bool) -> int:
+    """Hand count (fvcore rules) of TINY_VIT_CFG at 32x32: 16 patches + [CLS] = 17 tokens."""
+    T, D, F_, C = 17, 32, 64, 10
+    patch = 16 * D * 3 * 8 * 8  # conv: output elements x Cin x k x k
+    norms = 3 * 5 * T * D  # ln1, ln2 and the final norm, 5 per element
+    block = T * D * 3 * D + T * D * D + 2 * T * D * F_
+    attn = 2 * T * T * D if attention else 0  # q @ k^T and attn @ v over 2 heads of 16
+    return patch + norms + block + attn + D * C
+
+
+class _Toy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.fc = nn.Linear(8, 12)
+
+    def forward(self, x):
+        x = self.conv(x).flatten(2).transpose(1, 2)  # (B, 16, 8)
+        q = k = v = self.fc(x).view(x.size(0), 16, 2, 6).transpose(1, 2)  # (B, 2, 16, 6)
+        return F.scaled_dot_product_attention(q, k, v).sum()
+
+
+@pytest.mark.parametrize('attention', ['count', 'skip'])
+def test_count_flops_matches_hand_count(attention):
+    flops, skipped = count_flops(_Toy().eval(), torch.randn(1, 3, 8, 8), attention=attention)
+    expected = 16 * 8 * 3 * 9 + 16 * 8 * 12
+    if attention == 'count':
+        expected += 2 * 16 * 16 * 6 * 2  # (q @ k^T) + (attn @ v), 2 heads
+    assert flops == expected
+    assert 'aten::scaled_dot_product_attention' not in skipped
+
+
+def test_count_flops_rejects_unknown_mode():
+    with pytest.raises(ValueError, match='attention'):
+        count_flops(_Toy(), torch.randn(1, 3, 8, 8), attention='maybe')
+
+
+@pytest.mark.parametrize('attention', ['count', 'skip'])
+def test_get_flops_cli_prints_exact_counts(tmp_path, capsys, attention):
+    config = tmp_path / 'tiny_vit.py'
+    config.write_text(TINY_VIT_CFG)
+    get_flops.main([str(config), '--shape', '32', '--attention', attention])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2
+    params = float(re.fullmatch(r'Params: ([0-9.e+-]+) M', out[0]).group(1))
+    flops = float(re.fullmatch(r'FLOPs: ([0-9.e+-]+) G', out[1]).group(1))
+    assert flops * 1e9 == pytest.approx(_tiny_vit_flops(attention == 'count'), rel=1e-5)
+
+    _, expected_params, _ = get_flops.get_flops(str(config), (32, 32))
+    D = 32
+    hand = (3 * 8 * 8 * D + D) + D + 17 * D  # patch conv, [CLS], pos_embed
+    hand += 4 * D + (D * 3 * D + 3 * D) + (D * D + D) + (D * 64 + 64) + (64 * D + D)  # block
+    hand += 2 * D + (D * 10 + 10)  # final norm, classifier
+    assert expected_params == hand
+    assert params * 1e6 == pytest.approx(hand, rel=1e-5)
+
+
+def test_get_flops_shape_argument():
+    assert get_flops.parse_args(['c.py', '--shape', '320']).shape == [320, 320]
+    assert get_flops.parse_args(['c.py', '--shape', '256', '320']).shape == [256, 320]
+    with pytest.raises(SystemExit):
+        get_flops.parse_args(['c.py', '--shape', '1', '2', '3'])
