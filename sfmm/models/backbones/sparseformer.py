@@ -219,8 +219,13 @@ class SparseFormer(BaseModule):
         tokens, points = self.final(tokens, focus_rois[-1], feat)
         cls = self.cls_token.weight.expand(B, 1, -1).to(tokens.dtype)
         tokens = torch.cat([cls, tokens], dim=1)
-        for block in self.blocks:
-            tokens = block(tokens)
+        if 'tokens' in self.out_keys or not self.blocks:
+            for block in self.blocks:
+                tokens = block(tokens)
+        else:  # only [CLS] is read out: the last block computes its [CLS] row alone
+            for block in self.blocks[:-1]:
+                tokens = block(tokens)
+            tokens = self.blocks[-1].forward_queries(tokens, 1)
 
         outs = []
         for key in self.out_keys:

@@ -38,3 +38,26 @@ class Attention(nn.Module):
             2, 0, 3, 1, 4).unbind(0)
         x = F.scaled_dot_product_attention(q, k, v)
         return self.proj(x.transpose(1, 2).reshape(B, L, D))
+
+    def forward_queries(self, x: Tensor, num_queries: int = 1) -> Tensor:
+        """Attend from the first ``num_queries`` tokens only (keys/values: all tokens).
+
+        Gives the same rows as ``forward(x)[:, :num_queries]`` while projecting queries for
+        those tokens only; used when only the [CLS] output of a last block is needed.
+
+        Args:
+            x (Tensor): Tokens of shape (B, L, D).
+            num_queries (int): Leading tokens that attend. Defaults to 1.
+
+        Returns:
+            Tensor: Shape (B, num_queries, D).
+        """
+        B, L, D = x.shape
+        H, hd = self.num_heads, self.head_dim
+        w, b = self.qkv.weight, self.qkv.bias
+        q = F.linear(x[:, :num_queries], w[:D], None if b is None else b[:D])
+        kv = F.linear(x, w[D:], None if b is None else b[D:])
+        q = q.view(B, num_queries, H, hd).transpose(1, 2)
+        k, v = kv.view(B, L, 2, H, hd).permute(2, 0, 3, 1, 4).unbind(0)
+        x = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(x.transpose(1, 2).reshape(B, num_queries, D))

@@ -10,6 +10,8 @@ def channel_norm(x: Tensor, eps: float = 1e-5) -> Tensor:
     """Normalise a feature map over its channel axis, without affine parameters, in float32.
 
     Subtracts the per-pixel channel mean and divides by ``sqrt(biased variance + eps)``.
+    Runs as a LayerNorm over the channel axis of a channels-last view (fast when ``x`` is
+    channels-last in memory, as :class:`EarlyConv` produces it).
 
     Args:
         x (Tensor): Feature map of shape (B, C, H, W), any floating dtype.
@@ -19,9 +21,8 @@ def channel_norm(x: Tensor, eps: float = 1e-5) -> Tensor:
         Tensor: float32 map of shape (B, C, H, W).
     """
     with torch.autocast(x.device.type, enabled=False):
-        x = x.float()
-        var, mean = torch.var_mean(x, dim=1, keepdim=True, unbiased=False)
-        return (x - mean) / (var + eps).sqrt()
+        x = x.float().permute(0, 2, 3, 1)
+        return F.layer_norm(x, x.shape[-1:], eps=eps).permute(0, 3, 1, 2)
 
 
 class EarlyConv(nn.Module):
@@ -58,8 +59,10 @@ class EarlyConv(nn.Module):
             x (Tensor): Images of shape (B, 3, H, W).
 
         Returns:
-            Tensor: float32 map of shape (B, C, ceil(H/4), ceil(W/4)).
+            Tensor: float32 map of shape (B, C, ceil(H/4), ceil(W/4)), channels-last in memory.
         """
-        x = F.relu(self.conv(x), inplace=True)
-        x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
+        # Channels-last memory makes the conv, the pooling and the channel norm much faster
+        # on CPU; max-pooling before ReLU is exact (ReLU is monotonic) and 4x cheaper.
+        x = self.conv(x.contiguous(memory_format=torch.channels_last))
+        x = F.relu(F.max_pool2d(x, kernel_size=3, stride=2, padding=1))
         return channel_norm(x, self.eps)

@@ -73,3 +73,19 @@ class TransformerBlock(nn.Module):
         """(B, L, D) -> (B, L, D)."""
         x = x + self.drop_path(self.attn(self.norm1(x)))
         return x + self.drop_path(self.mlp(self.norm2(x)))
+
+    def forward_queries(self, x: Tensor, num_queries: int = 1) -> Tensor:
+        """Compute only the first ``num_queries`` output tokens (e.g. [CLS] of a last block).
+
+        Equal to ``forward(x)[:, :num_queries]`` at a fraction of the cost.
+
+        Args:
+            x (Tensor): Tokens of shape (B, L, D).
+            num_queries (int): Leading tokens to compute. Defaults to 1.
+
+        Returns:
+            Tensor: Shape (B, num_queries, D).
+        """
+        q = x[:, :num_queries] + self.drop_path(
+            self.attn.forward_queries(self.norm1(x), num_queries))
+        return q + self.drop_path(self.mlp(self.norm2(q)))
