@@ -21,7 +21,7 @@ def draw_rois_and_points(image: np.ndarray, rois: np.ndarray, points: np.ndarray
         points (np.ndarray): (N, P, 2) final sampling points in [0, 1].
         out_file (str): PNG path.
         steps (Sequence[int], optional): RoI steps to draw. Defaults to None (the paper's
-            choice: the first, the middle and the last focusing step).
+            choice: after the first, the third and the last focusing step).
         title (str, optional): Figure title. Defaults to None.
 
     Returns:
@@ -37,7 +37,7 @@ def draw_rois_and_points(image: np.ndarray, rois: np.ndarray, points: np.ndarray
     num_steps, num_tokens = rois.shape[:2]
     if steps is None:
         last = num_steps - 1
-        steps = sorted({min(1, last), max(1, (last + 1) // 2), last})
+        steps = sorted({min(1, last), min(3, last), last})
     for s in steps:
         if not 0 <= s < num_steps:
             raise ValueError(f'step {s} out of range: RoIs hold {num_steps} steps (0..{num_steps - 1})')

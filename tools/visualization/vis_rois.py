@@ -3,7 +3,7 @@
     python tools/visualization/vis_rois.py CONFIG CKPT img1.jpg img2.jpg --out work_dirs/rois
 
 Writes one PNG per image (``<image stem>_rois.png``): the network input, RoIs after the
-first, middle and last focusing step (``--steps`` to choose) and the final sampling points,
+first, third and last focusing step (``--steps`` to choose) and the final sampling points,
 as in the paper's Figures 3-7.
 """
 import argparse
@@ -19,7 +19,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('images', nargs='+', help='image files')
     parser.add_argument('--out', required=True, help='output directory for PNGs')
     parser.add_argument('--steps', type=int, nargs='+', default=None,
-                        help='RoI steps to draw (0 = initial); default first/middle/last')
+                        help='RoI steps to draw (0 = initial); default first/third/last')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
 
