@@ -1,0 +1,283 @@
+"""RoI-aware logit projection: the SparseFormer segmentation head (paper sec. 4.1, eq. 6-7)."""
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+
+from sfmm.models.layers import TransformerBlock
+from sfmm.registry import MODELS
+
+Tensor = torch.Tensor
+
+
+@MODELS.register_module()
+class RoILogitProjectionHead(BaseDecodeHead):
+    """Project latent-token *logits* back to pixels with one biased attention step.
+
+    Paper: "Bootstrapping SparseFormers from Vision Foundation Models", CVPR 2024
+    (https://arxiv.org/abs/2312.01987), sec. 4.1 "Dense prediction task", eq. (6)-(7);
+    sfmm SPEC, "Segmentation head".
+
+    The latent tokens (the [CLS] token excluded) are reduced with ``Linear(D, channels)``,
+    processed by ``num_blocks`` pre-norm transformer blocks of width ``channels`` and a final
+    LayerNorm, and classified per token by ``Linear(channels, num_classes)`` into
+    ``P_token (N, L)``. Dense queries are a 3x3 convolution (``C -> channels``) of the
+    early-convolution map (stride 4); the keys are the ``channels``-wide tokens. Each pixel
+    ``p`` gets
+
+    ``P_dense[p] = softmax_n(q_p . k_n / sqrt(channels) + B_geo[p, n] + B_pred[n]) P_token[n]``
+
+    - ``B_pred[n] = Linear(channels, 1)(t_n)``: the predicted importance of token ``n``,
+      the same for every pixel.
+    - ``B_geo[p, n] = -s * ((dx / w_n)^2 + (dy / h_n)^2) / 2`` where ``(dx, dy)`` is the
+      offset of the pixel centre from the centre of token ``n``'s final RoI and ``(w_n, h_n)``
+      is the RoI's size (all in normalised image coordinates). This is the log of an
+      axis-aligned Gaussian laid in the RoI's own frame, with standard deviation
+      ``1 / sqrt(s)`` RoI widths / heights: 0 at the RoI centre, falling quadratically with
+      the offset measured in RoI units, so a token speaks mostly for the pixels its RoI
+      covers and a large RoI reaches proportionally farther than a small one. The paper
+      only says "Gaussian-like w.r.t. token RoIs" (after the original SparseFormer); sfmm
+      chooses the log-Gaussian because it is the simplest form that (a) is exactly 0 at
+      the centre and scale-free in RoI units, (b) is smooth, so gradients reach the RoIs
+      (and through them the focusing transformer), and (c) has one interpretable knob. The
+      default ``s = 4`` (``geo_scale_init``) makes the standard deviation half the RoI size,
+      i.e. the Gaussian's 1-sigma ellipse is inscribed in the RoI: a pixel on the RoI's
+      edge gets -0.5 per axis, one RoI width away -2, two widths away -8. ``s`` is a learnable
+      positive scalar (stored as ``log s``) unless ``geo_scale_learnable=False``.
+
+    The attention runs in float32 (also under autocast), over chunks of
+    ``attn_chunk_size`` pixels if set, so a 512x512 input (16384 pixels x 256 tokens) needs
+    one ``(B, 16384, 256)`` score tensor at most.
+
+    Inputs (selected by ``in_index`` from the SparseFormer outputs, in this order):
+    ``feat_map`` (B, C, h, w), ``rois`` (B, R+1, N, 4) or (B, N, 4) ``x1y1x2y2`` in [0, 1]
+    (the last stage, ``rois[:, -1]``, is used), ``tokens`` (B, 1+N, D) with [CLS] first.
+    Configure the backbone with ``out_keys=('feat_map', 'rois', 'tokens')`` and this head
+    with ``in_channels=(C, 4, D)``, ``in_index=(0, 1, 2)``,
+    ``input_transform='multiple_select'``.
+
+    Args:
+        in_channels (Sequence[int]): ``(C, 4, D)``: early-conv channels, RoI size (4) and
+            token width. Defaults to (64, 4, 768).
+        channels (int): Width ``d`` of the token blocks, queries and keys. Defaults to 256.
+        num_classes (int): Number of classes ``L``. Defaults to 150.
+        num_blocks (int): Transformer blocks on the reduced tokens. Defaults to 2.
+        num_heads (int): Heads of those blocks (64-wide heads, as in SparseFormer).
+            Defaults to 4.
+        mlp_ratio (float): MLP ratio of those blocks. Defaults to 4.
+        drop_path_rate (float): Stochastic depth of those blocks. Defaults to 0.
+        has_cls_token (bool): ``tokens`` start with a [CLS] token, which is dropped.
+            Defaults to True.
+        use_geometric_bias (bool): Add ``B_geo``. Defaults to True.
+        use_predictive_bias (bool): Add ``B_pred``. Defaults to True.
+        geo_scale_init (float): Initial ``s`` of ``B_geo`` (> 0). Defaults to 4.
+        geo_scale_learnable (bool): Learn ``s``; otherwise it stays fixed (a buffer).
+            Defaults to True.
+        min_roi_size (float): RoI width/height are clamped to at least this (normalised)
+            value in ``B_geo``. Defaults to 1e-3.
+        attn_chunk_size (int, optional): Pixels per attention chunk; None for all at once.
+            Defaults to None.
+        input_transform (str): Must be ``'multiple_select'``. Defaults to
+            'multiple_select'.
+        in_index (Sequence[int]): Indices of ``feat_map``, ``rois``, ``tokens`` in the
+            backbone outputs. Defaults to (0, 1, 2).
+        init_cfg (dict | list, optional): mmengine init config. Defaults to None (truncated
+            normal std 0.02 for Linear layers, see :meth:`init_weights`).
+        **kwargs: Other :class:`mmseg.models.decode_heads.BaseDecodeHead` arguments
+            (``loss_decode``, ``ignore_index``, ``align_corners``, ``sampler`` ...).
+            ``dropout_ratio`` applies to the reduced tokens before the token classifier.
+    """
+
+    def __init__(self,
+                 in_channels: Sequence[int] = (64, 4, 768),
+                 channels: int = 256,
+                 num_classes: int = 150,
+                 num_blocks: int = 2,
+                 num_heads: int = 4,
+                 mlp_ratio: float = 4.,
+                 drop_path_rate: float = 0.,
+                 has_cls_token: bool = True,
+                 use_geometric_bias: bool = True,
+                 use_predictive_bias: bool = True,
+                 geo_scale_init: float = 4.,
+                 geo_scale_learnable: bool = True,
+                 min_roi_size: float = 1e-3,
+                 attn_chunk_size: Optional[int] = None,
+                 input_transform: str = 'multiple_select',
+                 in_index: Sequence[int] = (0, 1, 2),
+                 init_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        if input_transform != 'multiple_select':
+            raise ValueError("RoILogitProjectionHead needs input_transform='multiple_select' "
+                             f'(feat_map, rois, tokens), got {input_transform!r}')
+        if len(in_channels) != 3 or in_channels[1] != 4:
+            raise ValueError('in_channels must be (C, 4, D) for (feat_map, rois, tokens), '
+                             f'got {in_channels}')
+        if geo_scale_init <= 0:
+            raise ValueError(f'geo_scale_init must be > 0, got {geo_scale_init}')
+        kwargs.setdefault('dropout_ratio', 0.)
+        super().__init__(
+            in_channels=list(in_channels), channels=channels, num_classes=num_classes,
+            input_transform=input_transform, in_index=list(in_index), init_cfg=init_cfg,
+            **kwargs)
+        # BaseDecodeHead's 1x1 ``conv_seg`` classifies pixel features; this head classifies
+        # tokens instead, so the unused layer is removed (no dead parameters under DDP).
+        del self.conv_seg
+        # tokens are (B, N, d): plain dropout instead of BaseDecodeHead's Dropout2d
+        self.dropout = nn.Dropout(self.dropout_ratio) if self.dropout_ratio > 0 else None
+        conv_channels, _, token_dims = in_channels
+        self.has_cls_token = has_cls_token
+        self.use_geometric_bias = use_geometric_bias
+        self.use_predictive_bias = use_predictive_bias
+        self.min_roi_size = min_roi_size
+        self.attn_chunk_size = attn_chunk_size
+
+        self.token_reduce = nn.Linear(token_dims, channels)
+        dpr = torch.linspace(0, drop_path_rate, max(num_blocks, 1)).tolist()
+        self.token_blocks = nn.ModuleList([
+            TransformerBlock(channels, num_heads, mlp_ratio, 'gelu', 1e-5, dpr[i])
+            for i in range(num_blocks)
+        ])
+        self.token_norm = nn.LayerNorm(channels)
+        self.token_cls = nn.Linear(channels, self.out_channels)
+        self.query_conv = nn.Conv2d(conv_channels, channels, 3, padding=1)
+        self.pred_bias = nn.Linear(channels, 1) if use_predictive_bias else None
+        log_scale = torch.tensor(math.log(geo_scale_init))
+        if not use_geometric_bias:
+            self.geo_log_scale = None
+        elif geo_scale_learnable:
+            self.geo_log_scale = nn.Parameter(log_scale)
+        else:
+            self.register_buffer('geo_log_scale', log_scale)
+
+    def init_weights(self) -> None:
+        """Truncated normal (std 0.02) Linear weights with zero biases; LayerNorm 1/0; the
+        query conv keeps PyTorch's default (Kaiming-uniform). An ``init_cfg`` overrides."""
+        if self.init_cfg is not None:
+            super().init_weights()
+            return
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        self._is_init = True
+
+    # ------------------------------------------------------------------ pieces
+    def _split_inputs(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+        feat, rois, tokens = self._transform_inputs(inputs)
+        if rois.dim() == 4:
+            rois = rois[:, -1]
+        if self.has_cls_token:
+            tokens = tokens[:, 1:]
+        if tokens.shape[1] != rois.shape[1]:
+            raise ValueError(f'{tokens.shape[1]} latent tokens but {rois.shape[1]} RoIs '
+                             f'(has_cls_token={self.has_cls_token})')
+        return feat, rois, tokens
+
+    @property
+    def geo_scale(self) -> Optional[Tensor]:
+        """The current scale ``s`` of the geometric bias (None when it is off)."""
+        return None if self.geo_log_scale is None else self.geo_log_scale.exp()
+
+    def geometric_bias(self, rois: Tensor, size: Tuple[int, int], start: int = 0,
+                       stop: Optional[int] = None) -> Tensor:
+        """``B_geo`` for the pixel centres of an ``h x w`` map (rows ``start:stop``).
+
+        Args:
+            rois (Tensor): Final RoIs (B, N, 4), ``x1y1x2y2`` in [0, 1].
+            size (tuple[int, int]): ``(h, w)`` of the query map.
+            start (int): First pixel (row-major index). Defaults to 0.
+            stop (int, optional): One past the last pixel. Defaults to None (``h * w``).
+
+        Returns:
+            Tensor: (B, stop - start, N) float32, ``-s ((dx/w)^2 + (dy/h)^2) / 2``.
+        """
+        h, w = size
+        stop = h * w if stop is None else stop
+        rois = rois.float()
+        cx, cy = (rois[..., 0] + rois[..., 2]) / 2, (rois[..., 1] + rois[..., 3]) / 2
+        rw = (rois[..., 2] - rois[..., 0]).abs().clamp(min=self.min_roi_size)
+        rh = (rois[..., 3] - rois[..., 1]).abs().clamp(min=self.min_roi_size)
+        index = torch.arange(start, stop, device=rois.device)
+        ys = (torch.div(index, w, rounding_mode='floor').float() + 0.5) / h
+        xs = ((index % w).float() + 0.5) / w
+        dy = (ys[None, :, None] - cy[:, None, :]) / rh[:, None, :]
+        dx = (xs[None, :, None] - cx[:, None, :]) / rw[:, None, :]
+        return (dx.square() + dy.square()) * (-0.5 * self.geo_scale.float())
+
+    def token_logits(self, tokens: Tensor) -> Tuple[Tensor, Tensor]:
+        """Reduce, process and classify the latent tokens.
+
+        Args:
+            tokens (Tensor): Latent tokens (B, N, D), [CLS] already removed.
+
+        Returns:
+            tuple[Tensor, Tensor]: The ``channels``-wide normalised tokens (B, N, d) (the
+            attention keys) and the token logits ``P_token`` (B, N, L).
+        """
+        t = self.token_reduce(tokens)
+        for block in self.token_blocks:
+            t = block(t)
+        t = self.token_norm(t)
+        return t, self.token_cls(self.dropout(t) if self.dropout is not None else t)
+
+    def attention(self, inputs: Sequence[Tensor]) -> Tensor:
+        """The pixel-over-token attention of eq. (7) (for inspection; all pixels at once).
+
+        Args:
+            inputs (Sequence[Tensor]): Backbone outputs, see the class docstring.
+
+        Returns:
+            Tensor: (B, h*w, N) float32 attention weights; each row sums to 1.
+        """
+        feat, rois, tokens = self._split_inputs(inputs)
+        keys, _ = self.token_logits(tokens)
+        query = self.query_conv(feat)
+        return self._scores(query.flatten(2).transpose(1, 2), keys, rois,
+                            query.shape[-2:]).softmax(-1)
+
+    def _scores(self, query: Tensor, keys: Tensor, rois: Tensor, size: Tuple[int, int],
+                start: int = 0, stop: Optional[int] = None) -> Tensor:
+        query, keys = query.float(), keys.float()
+        scores = query @ keys.transpose(1, 2) / math.sqrt(keys.shape[-1])
+        if self.use_predictive_bias:
+            scores = scores + self.pred_bias(keys).float().transpose(1, 2)
+        if self.use_geometric_bias:
+            scores = scores + self.geometric_bias(rois, size, start, stop)
+        return scores
+
+    # ------------------------------------------------------------------ mmseg contract
+    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
+        """Dense logits at the early-conv resolution.
+
+        Args:
+            inputs (Sequence[Tensor]): Backbone outputs: ``feat_map`` (B, C, h, w),
+                ``rois`` (B, R+1, N, 4), ``tokens`` (B, 1+N, D), picked by ``in_index``.
+
+        Returns:
+            Tensor: Logits (B, num_classes, h, w), float32 (``h = H/4``, ``w = W/4``).
+        """
+        feat, rois, tokens = self._split_inputs(inputs)
+        keys, token_logits = self.token_logits(tokens)
+        query = self.query_conv(feat)
+        B, _, h, w = query.shape
+        query = query.flatten(2).transpose(1, 2)
+        values = token_logits.float()
+        with torch.autocast(device_type=query.device.type, enabled=False):
+            step = self.attn_chunk_size or h * w
+            outs = []
+            for start in range(0, h * w, step):
+                stop = min(start + step, h * w)
+                scores = self._scores(query[:, start:stop], keys, rois, (h, w), start, stop)
+                outs.append(scores.softmax(-1) @ values)
+            dense = torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
+        return dense.transpose(1, 2).reshape(B, -1, h, w)
+
+
+__all__: List[str] = ['RoILogitProjectionHead']
