@@ -301,7 +301,8 @@ class SparseFormer(BaseModule):
 
     def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None,
                         allow_missing: Iterable[str] = (),
-                        map_location: str = 'cpu') -> None:
+                        map_location: str = 'cpu',
+                        extend_tokens: bool = False) -> None:
         """Load a checkpoint strictly through an explicit key filter.
 
         Args:
@@ -312,6 +313,11 @@ class SparseFormer(BaseModule):
             allow_missing (Iterable[str]): Key groups that may be missing, from
                 :data:`ALLOW_MISSING_GROUPS`. Defaults to ().
             map_location (str): Where tensors are loaded. Defaults to 'cpu'.
+            extend_tokens (bool): If the checkpoint has fewer latent tokens than this model
+                (e.g. a 49-token bootstrap checkpoint in a 256-token segmenter), keep its
+                learned initial RoIs and add grid RoIs for the new tokens with
+                :func:`sfmm.models.utils.extend_tokens.extend_latent_tokens`. Defaults to
+                False (a token-count mismatch fails the strict load).
 
         Raises:
             KeyError: If keys are missing (outside the allowed groups) or unexpected.
@@ -320,6 +326,9 @@ class SparseFormer(BaseModule):
         state = _read_checkpoint(checkpoint, map_location)
         state = filter_pretrained_state(state, prefix)
         own = self.state_dict()
+        if extend_tokens and 'init_rois.weight' in state:
+            from sfmm.models.utils.extend_tokens import extend_latent_tokens
+            state, _ = extend_latent_tokens(state, own, prefix='')
         groups = tuple(allow_missing)
         bad_groups = [g for g in groups if g not in ALLOW_MISSING_GROUPS]
         if bad_groups:
