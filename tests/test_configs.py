@@ -286,3 +286,28 @@ def test_metafile_and_readme_agree_with_configs(metafile):
     links = re.findall(r'\[config\]\(([^)]+)\)', readme)
     assert sorted(osp.splitext(osp.basename(p))[0] for p in links) == leafs
     assert all(osp.isfile(osp.join(folder, p)) for p in links)
+
+
+@pytest.mark.parametrize('metafile', _metafiles())
+def test_readme_table_numbers_match_metafile(metafile):
+    import yaml
+    with open(metafile) as f:
+        meta = {m['Name']: m for m in yaml.safe_load(f)['Models']}
+    with open(osp.join(osp.dirname(metafile), 'README.md')) as f:
+        lines = f.read().splitlines()
+    header, checked = None, 0
+    for line in lines:
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if 'Params (M)' in cells:
+            header = cells
+            continue
+        if header is None or len(cells) != len(header) or cells[0] not in meta:
+            continue
+        metadata = meta[cells[0]]['Metadata']
+        params = float(cells[header.index('Params (M)')])
+        assert params * 1e6 == pytest.approx(metadata['Parameters'], rel=1e-3), cells[0]
+        if 'FLOPs (G)' in header:
+            flops = float(cells[header.index('FLOPs (G)')].split()[0])
+            assert flops * 1e9 == pytest.approx(metadata['FLOPs'], rel=5e-3), cells[0]
+        checked += 1
+    assert checked == len(meta)
