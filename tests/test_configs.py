@@ -229,6 +229,9 @@ def test_config_builds_shrunk_model(relpath):
         num_classes = model_cfg['head'].get('num_classes') or model.head.num_classes
         assert logits.shape == (2, num_classes)
         assert torch.isfinite(logits).all()
+        with torch.no_grad():
+            samples = model(torch.randn(2, 3, 64, 64), mode='predict')
+        assert len(samples) == 2 and samples[0].pred_score.shape == (num_classes, )
 
 
 def test_classification_configs_match_spec_settings():

@@ -17,6 +17,7 @@ Counting rules (also documented in ``tools/analysis_tools/get_flops.py`` and
 - Parameters are those of the image model: every registered parameter of the model (an sfmm
   zero-shot head keeps its text tower outside the module tree, so it is never counted).
 """
+import inspect
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -66,16 +67,14 @@ class ImagePath(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        try:
+            self.takes_mode = 'mode' in inspect.signature(model.forward).parameters
+        except (TypeError, ValueError):
+            self.takes_mode = False
 
     def forward(self, inputs: torch.Tensor) -> Any:
         """Image batch ``(B, 3, H, W)`` -> what ``mode='tensor'`` returns."""
-        forward = self.model.forward
-        try:
-            import inspect
-            takes_mode = 'mode' in inspect.signature(forward).parameters
-        except (TypeError, ValueError):
-            takes_mode = False
-        return self.model(inputs, mode='tensor') if takes_mode else self.model(inputs)
+        return self.model(inputs, mode='tensor') if self.takes_mode else self.model(inputs)
 
 
 def count_parameters(model: nn.Module) -> int:
