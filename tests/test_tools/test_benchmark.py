@@ -1,4 +1,4 @@
-"""tools/analysis_tools/benchmark.py: runs a tiny config, prints throughput and side-by-side ratios."""
+"""tools/analysis_tools/benchmark.py: tiny configs, throughput lines, side-by-side ratios."""
 import re
 
 import pytest

@@ -26,15 +26,15 @@ What is counted (the full rules are in ``sfmm/utils/flops.py``):
   ``grid_sample`` 4 per output element; activations, softmax and additions are free.
 - ``--attention count`` (default) adds a handle for ``aten::scaled_dot_product_attention``
   (``q @ k^T`` + ``attn @ v``), so fused and explicit attention cost the same; this gives the
-  paper's figures (SF-B 3.8 G, SF-L 11.4 G, SF-L CLIP 64 tokens 14.8 G, ViT-B/16 17.5 G,
-  ViT-L/16 61.6 G). ``--attention skip`` leaves it out, as plain fvcore does; this is the
+  paper's figures (SF-B 3.8 G, SF-L 11.4 G, SF-L CLIP 64 tokens 14.8 G, ViT-B/16 17.5 G
+  (17.58), ViT-L/16 61.6 G). ``--attention skip`` leaves it out, as plain fvcore does; this is the
   convention of SPEC's reference table for the released SparseFormers (3.75 / 11.27 / 3.75
   / 14.69 G).
 """
 import argparse
 import sys
 import warnings
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
@@ -57,7 +57,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def get_flops(config: str, shape=(224, 224), attention: str = 'count',
+def get_flops(config: str, shape: Sequence[int] = (224, 224), attention: str = 'count',
               cfg_options: Optional[dict] = None):
     """Build the config's model and count it.
 
