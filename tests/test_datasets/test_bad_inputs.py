@@ -16,9 +16,10 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import write_tiny_imagenet
 from mmengine.registry import init_default_scope
 from PIL import Image
+
+from conftest import write_tiny_imagenet
 
 CLS_PIPELINE = [
     dict(type='sfmm.LoadImageFromFileSafe'),
