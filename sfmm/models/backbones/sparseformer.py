@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from sfmm.models.layers import (ACTIVATIONS, EarlyConv, FocusingUnit, SamplingUnit,
-                                TransformerBlock)
+from sfmm.models.layers import (ACTIVATIONS, AdaptiveSamplingMixing, EarlyConv, FocusingUnit,
+                                RoIAdjust, SamplingUnit, TransformerBlock)
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
@@ -125,7 +125,7 @@ class SparseFormer(BaseModule):
         self.final = SamplingUnit(D, conv_channels, num_points, mixing_hidden_dims,
                                   mixing_out_points, ln_eps)
         self.cls_token = nn.Embedding(1, D)
-        dpr = torch.linspace(0, drop_path_rate, max(self.num_layers, 1)).tolist()
+        dpr = [drop_path_rate * i / max(self.num_layers - 1, 1) for i in range(self.num_layers)]
         self.blocks = nn.ModuleList([
             TransformerBlock(D, arch['num_heads'], arch['mlp_ratio'], arch['act'], ln_eps,
                              dpr[i]) for i in range(self.num_layers)
@@ -183,8 +183,7 @@ class SparseFormer(BaseModule):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
         for m in self.modules():
-            if m is not self and hasattr(m, 'reset_parameters') and not isinstance(
-                    m, (nn.Linear, nn.LayerNorm, nn.Embedding)):
+            if isinstance(m, (EarlyConv, AdaptiveSamplingMixing, RoIAdjust)):
                 m.reset_parameters()
         nn.init.normal_(self.cls_token.weight)
         nn.init.normal_(self.focus.stage_embed.weight)
