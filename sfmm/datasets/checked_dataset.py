@@ -97,6 +97,10 @@ class CheckedDataset:
     per file). Otherwise it behaves as the wrapped dataset (``metainfo``, ``__len__``,
     ``__getitem__``, ``get_data_info`` and any other attribute).
 
+    Keyword arguments other than its own are merged into the wrapped config, so a leaf
+    config that overrides ``train_dataloader = dict(dataset=dict(pipeline=...))`` keeps
+    working when its base wraps the dataset.
+
     Example:
         >>> dataset = dict(type='sfmm.CheckedDataset',
         ...                dataset=dict(type='ImageNet', data_root='data/imagenet',
@@ -109,17 +113,22 @@ class CheckedDataset:
         max_listed (int): How many missing files the error lists. Defaults to 10.
         lazy_init (bool): Defer indexing and checks to ``full_init()``.
             Defaults to False.
+        **overrides: Keys set on the wrapped dataset config (e.g. ``pipeline``).
     """
 
     def __init__(self,
                  dataset: Union[dict, BaseDataset],
                  check_files: bool = True,
                  max_listed: int = 10,
-                 lazy_init: bool = False) -> None:
+                 lazy_init: bool = False,
+                 **overrides) -> None:
         if isinstance(dataset, dict):
             cfg = copy.deepcopy(dataset)
+            cfg.update(overrides)
             cfg['lazy_init'] = True
             dataset = DATASETS.build(cfg)
+        elif overrides:
+            raise TypeError(f'Cannot apply {sorted(overrides)} to an already built dataset')
         self.dataset = dataset
         self.check_files = check_files
         self.max_listed = max_listed

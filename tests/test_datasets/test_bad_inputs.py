@@ -273,3 +273,17 @@ def test_checked_dataset_is_transparent(tmp_path):
     assert out['data_samples'].gt_sem_seg.shape == (24, 32)
     clone = pickle.loads(pickle.dumps(checked))  # dataloader workers pickle it
     assert len(clone) == 3 and clone.metainfo == checked.metainfo
+
+
+def test_checked_dataset_in_a_base_config_keeps_leaf_overrides(tmp_path):
+    from mmengine.config import Config
+    root = write_tiny_imagenet(str(tmp_path / 'imagenet'), splits=('val', ))
+    base = tmp_path / 'base.py'
+    base.write_text(
+        'val_dataloader = dict(dataset=dict(type="sfmm.CheckedDataset", dataset=dict('
+        f'type="ImageNet", data_root={root!r}, split="val", pipeline=[])))\n')
+    leaf = tmp_path / 'leaf.py'
+    leaf.write_text('_base_ = "./base.py"\n'
+                    f'val_dataloader = dict(dataset=dict(pipeline={CLS_PIPELINE!r}))\n')
+    ds = _build('mmpretrain', Config.fromfile(str(leaf)).val_dataloader['dataset'])
+    assert tuple(ds[0]['inputs'].shape) == (3, 32, 32)  # the leaf's pipeline ran
