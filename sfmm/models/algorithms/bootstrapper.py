@@ -90,8 +90,9 @@ class Bootstrapper(BaseModel):
             (``loss_cls``; needs labels). 0 disables it. Defaults to 0.
         student_checkpoint (str, optional): A (shorter-token) bootstrap checkpoint to start the
             student from instead of inheriting. Defaults to None.
-        data_preprocessor (dict, optional): Data preprocessor; its mean/std are passed to the
-            teacher so it can re-normalise. Defaults to None.
+        data_preprocessor (dict, optional): Data preprocessor (``mmpretrain.ClsDataPreprocessor``
+            when the dict has no ``type``); its mean/std are passed to the teacher so it can
+            re-normalise. Defaults to None.
         init_cfg (dict, optional): Unused. Defaults to None.
     """
 
@@ -108,6 +109,9 @@ class Bootstrapper(BaseModel):
                  student_checkpoint: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        if isinstance(data_preprocessor, dict) and 'type' not in data_preprocessor:
+            # the runner merges a config's top-level ``data_preprocessor`` (mmpretrain style)
+            data_preprocessor = dict(data_preprocessor, type='mmpretrain.ClsDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         out_keys = getattr(self.backbone, 'out_keys', ('embed',))

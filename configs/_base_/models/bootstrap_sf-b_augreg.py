@@ -1,0 +1,21 @@
+# Bootstrapping SF-B from ViT-B/16-224 AugReg (timm weights, 12 blocks): truncate the leading
+# 4 blocks, cortex = teacher blocks 4..11 (first 4 tunable, last 4 frozen), final norm and the
+# 1000-way classifier inherited and frozen; 48 latent tokens + [CLS] ("49 tokens").
+# The checkpoint keys (backbone.*, head.fc.*) are those of configs/_base_/models/sf-b_augreg.py.
+model = dict(
+    type='sfmm.Bootstrapper',
+    backbone=dict(type='sfmm.SparseFormer', arch='b-augreg', num_latent_tokens=48,
+                  out_keys=('embed', )),
+    teacher=dict(
+        type='sfmm.TimmViTTeacher',
+        model_name='vit_base_patch16_224.augreg2_in21k_ft_in1k',
+        checkpoint='checkpoints/timm/vit_base_patch16_224.augreg2_in21k_ft_in1k.safetensors'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=768,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5)),
+    inherit=dict(truncate=4, reuse_blocks=True),
+    num_tunable=4,
+    align_loss=dict(type='sfmm.CosineAlignLoss'))
