@@ -1,0 +1,78 @@
+"""Sampling + adaptive mixing against explicit per-token maths."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sfmm.models.layers import AdaptiveSamplingMixing, offset_bias_grid, sample_points
+
+
+def test_offset_bias_grid():
+    torch.testing.assert_close(offset_bias_grid(1), torch.zeros(1, 2))
+    grid = offset_bias_grid(9)
+    centres = torch.tensor([1 / 6, 1 / 2, 5 / 6]) - 0.5
+    torch.testing.assert_close(grid[5], torch.stack([centres[2], centres[1]]))  # row 1, col 2
+
+
+def test_sample_points_border_and_centres():
+    feat = torch.arange(12.).view(1, 1, 3, 4)
+    pts = torch.tensor([[[[0.125, 1 / 6], [0.875, 5 / 6], [-1.0, 2.0], [0.25, 1 / 6]]]])
+    out = sample_points(feat, pts)
+    # pixel centres hit exact values; outside points clamp to the border pixel;
+    # (0.25, 1/6) lies half-way between pixels (0, 0) and (0, 1)
+    torch.testing.assert_close(out[0, 0, 0], torch.tensor([0., 11., 8., 0.5]))
+
+
+def test_rejects_non_square_points():
+    with pytest.raises(ValueError, match='perfect square'):
+        AdaptiveSamplingMixing(32, 8, num_points=6)
+
+
+def test_mixing_matches_explicit_per_token():
+    torch.manual_seed(0)
+    m = AdaptiveSamplingMixing(32, in_channels=4, num_points=4, hidden_dims=16)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x = torch.randn(2, 3, 32)
+    rois = torch.tensor([0.1, 0.2, 0.7, 0.9]).expand(2, 3, 4)
+    feat = torch.randn(2, 4, 8, 8)
+    out, points = m(x, rois, feat)
+    C, P, Po = 4, 4, 32
+    for b in range(2):
+        for n in range(3):
+            t = x[b, n]
+            off = F.linear(F.layer_norm(t, (32, ), m.offset_norm.weight, m.offset_norm.bias),
+                           m.offset_fc.weight) + m.offset_bias
+            off = off.view(P, 2)
+            off = (off - off.mean(0)) / (3 * (off.std(0) + 1e-5))
+            pts = torch.tensor([0.4, 0.55]) + off * torch.tensor([0.6, 0.7])
+            torch.testing.assert_close(points[b, n], pts)
+            grid = (pts * 2 - 1).view(1, 1, P, 2)
+            s = F.grid_sample(feat[b:b + 1], grid, padding_mode='border',
+                              align_corners=False)[0, :, 0].t()  # (P, C)
+            g = F.layer_norm(t, (32, ), m.param_norm.weight, m.param_norm.bias)
+            g = m.param_fc2(m.param_fc1(g))
+            mixed = F.gelu(g[C * C:].view(Po, P) @ F.gelu(s @ g[:C * C].view(C, C)))
+            torch.testing.assert_close(out[b, n], t + m.out_proj(mixed.reshape(-1)),
+                                       atol=1e-5, rtol=1e-5)
+
+
+def test_initialisation():
+    m = AdaptiveSamplingMixing(64, in_channels=8, num_points=16)
+    assert (m.offset_fc.weight == 0).all() and m.offset_fc.bias is None
+    assert (m.param_fc2.weight == 0).all()
+    torch.testing.assert_close(m.offset_bias.view(16, 2), offset_bias_grid(16))
+    b = m.param_fc2.bias
+    assert b.numel() == 8 * 8 + 16 * 32
+    assert b[:64].abs().max() <= math.sqrt(6 / 16)
+    assert b[64:].abs().max() <= math.sqrt(6 / 48)
+    assert torch.allclose(m.param_norm.weight, torch.full((64, ), 0.125))
+
+
+def test_float32_sampling_under_autocast():
+    m = AdaptiveSamplingMixing(32, in_channels=4, num_points=4)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out, points = m(torch.randn(1, 2, 32), torch.rand(1, 2, 4), torch.randn(1, 4, 8, 8))
+    assert points.dtype == torch.float32 and not torch.isnan(out).any()
