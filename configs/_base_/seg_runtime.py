@@ -1,0 +1,22 @@
+# Runtime of sfmm's segmentation configs (host library: mmsegmentation 1.x).
+default_scope = 'mmseg'
+custom_imports = dict(imports=['sfmm.models', 'sfmm.engine'], allow_failed_imports=False)
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'))
+# lets mmengine 0.10.7 load its own checkpoints on torch >= 2.6 (see sfmm.engine.hooks)
+custom_hooks = [dict(type='sfmm.CheckpointCompatHook')]
+
+vis_backends = [dict(type='LocalVisBackend')]
+# no fixed `name`: each runner gets its own visualizer instance (named after the experiment),
+# so a test run after a training run in one process saves to its own --show-dir
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)
+
+tta_model = dict(type='SegTTAModel')
