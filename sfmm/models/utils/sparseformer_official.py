@@ -7,25 +7,31 @@ The released layout (SPEC, "Released checkpoint layout") numbers its units: ``la
 focusing unit, ``layers.1.0`` the transition Linear, ``layers.2`` the final sampling unit and
 ``layers.3 ..`` the cortex blocks. The map is explicit (no regex guessing):
 
-==============================================  ==============================================
-released                                        sfmm ``ImageClassifier``
-==============================================  ==============================================
-feat_extractor.conv1                            backbone.stem.conv
-initial_embedding / initial_roi / cls_embedding  backbone.init_embed / init_rois / cls_token
-layers.0.stage_embedding                        backbone.focus.stage_embed
-layers.{0,2}.roi_offset_module.0 / .1           backbone.{focus,final}.sampling.offset_norm / offset_fc
-layers.{0,2}.roi_offset_bias                    backbone.{focus,final}.sampling.offset_bias
-layers.{0,2}.adaptive_mixing.parameter_generator.0/.1/.2  ...sampling.param_norm / param_fc1 / param_fc2
-layers.{0,2}.adaptive_mixing.out_proj           backbone.{focus,final}.sampling.out_proj
-layers.{0,2}.pe_transition.0 / .1               backbone.{focus,final}.pos_enc.norm / proj
-layers.0.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}  backbone.focus.(same)
-layers.0.roi_adjust_module.0 / .1 / .3          backbone.focus.roi_adjust.norm / fc1 / fc2
-layers.1.0                                      backbone.transition
-layers.{3+k}.*                                  backbone.blocks.{k}.*
-norm                                            backbone.norm
-proj.{weight,bias} (AugReg classifier)          head.fc.{weight,bias}
-proj.weight (CLIP projection, no bias)          backbone.proj.weight
-==============================================  ==============================================
+``{u}`` is ``layers.0`` (focusing unit, sfmm ``focus``) or ``layers.2`` (final sampling unit,
+sfmm ``final``); sfmm keys are given without the ``backbone.`` prefix unless stated.
+
+=========================================  ============================================
+released                                   sfmm ``ImageClassifier``
+=========================================  ============================================
+feat_extractor.conv1                       stem.conv
+initial_embedding, initial_roi             init_embed, init_rois
+cls_embedding                              cls_token
+layers.0.stage_embedding                   focus.stage_embed
+{u}.roi_offset_module.0, .1                {focus,final}.sampling.offset_norm, offset_fc
+{u}.roi_offset_bias                        {focus,final}.sampling.offset_bias
+{u}.adaptive_mixing.parameter_generator.0  {focus,final}.sampling.param_norm
+{u}.adaptive_mixing.parameter_generator.1  {focus,final}.sampling.param_fc1
+{u}.adaptive_mixing.parameter_generator.2  {focus,final}.sampling.param_fc2
+{u}.adaptive_mixing.out_proj               {focus,final}.sampling.out_proj
+{u}.pe_transition.0, .1                    {focus,final}.pos_enc.norm, proj
+layers.0.{norm1,attn,norm2,mlp}.*          focus.{norm1,attn,norm2,mlp}.*
+layers.0.roi_adjust_module.0, .1, .3       focus.roi_adjust.norm, fc1, fc2
+layers.1.0                                 transition
+layers.{3+k}.*                             blocks.{k}.*
+norm                                       norm
+proj.{weight,bias} (AugReg classifier)     ``head.fc.{weight,bias}`` (outside the backbone)
+proj.weight (CLIP projection, no bias)     proj.weight
+=========================================  ============================================
 """
 import re
 from typing import Dict, List, Optional
