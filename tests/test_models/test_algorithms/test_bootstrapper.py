@@ -186,3 +186,19 @@ def test_optimizer_groups_on_bootstrapper(timm_teacher_cfg):
     assert wd_of['backbone.init_rois.weight'] == 0
     assert wd_of['backbone.blocks.0.norm1.weight'] == 0
     assert wd_of['backbone.blocks.0.attn.qkv.weight'] == pytest.approx(0.05)
+
+
+def test_checkpoint_loads_into_image_classifier(timm_teacher_cfg):
+    """A bootstrap state dict is an ImageClassifier(SparseFormer, LinearClsHead) state dict."""
+    pytest.importorskip('mmpretrain')
+    from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+    model = _build(timm_teacher_cfg, head=_head_cfg(),
+                   data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True))
+    classifier = MMPRETRAIN_MODELS.build(dict(
+        type='ImageClassifier', backbone=tiny_student(), head=_head_cfg(),
+        data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True)))
+    result = classifier.load_state_dict(model.state_dict(), strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    model.eval(), classifier.eval()
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(classifier(x, mode='tensor'), model.head((model(x), )))
