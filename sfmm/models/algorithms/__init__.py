@@ -1,4 +1,6 @@
-"""Algorithms: mmengine ``BaseModel`` s that the host libraries lack (``sfmm.Bootstrapper``)."""
+"""Algorithms: mmengine ``BaseModel`` s that the host libraries lack (``sfmm.Bootstrapper``,
+``sfmm.CLIPRetriever``)."""
 from .bootstrapper import Bootstrapper
+from .clip_retriever import CLIPRetriever
 
-__all__ = ['Bootstrapper']
+__all__ = ['Bootstrapper', 'CLIPRetriever']

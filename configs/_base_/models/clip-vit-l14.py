@@ -1,0 +1,15 @@
+# OpenAI CLIP ViT-L/14 itself (the teacher of SF-L CLIP) as a zero-shot classifier: its frozen
+# visual tower (sfmm.OpenCLIPTeacher) gives the image embedding, scored against class
+# embeddings from its text tower. tools/test.py loads the visual tower from a file written by
+# tools/model_converters/clip_to_sfmm.py (keys backbone.teacher.visual.*).
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='sfmm.TeacherBackbone',
+        teacher=dict(type='sfmm.OpenCLIPTeacher', model_name='ViT-L-14',
+                     checkpoint='checkpoints/clip/ViT-L-14_openai.bin')),
+    neck=None,
+    head=dict(
+        type='sfmm.ZeroShotClsHead',
+        model_name='ViT-L-14',
+        checkpoint='checkpoints/clip/ViT-L-14_openai.bin'))

@@ -1,0 +1,29 @@
+# OpenAI CLIP ViT-L/14-336 itself (the teacher of SF-L CLIP 336), zero-shot ImageNet-1K val at
+# 336x336 with its frozen text tower, ImageNet class names and the 80 OpenAI prompt templates;
+# 1 GPU x 64 images per batch (evaluation only). CHECKPOINT: the visual tower converted by
+# tools/model_converters/clip_to_sfmm.py.
+# Paper Table 6, "CLIP ViT-L/14-336": zero-shot top-1 76.6, 191.0 visual GFLOPs.
+_base_ = [
+    '../_base_/models/clip-vit-l14.py',
+    '../_base_/datasets/imagenet_clip.py',
+    '../_base_/schedules/test_only.py',
+    '../_base_/default_runtime.py',
+]
+
+# model
+model = dict(
+    backbone=dict(teacher=dict(model_name='ViT-L-14-336',
+                               checkpoint='checkpoints/clip/ViT-L-14-336_openai.bin')),
+    head=dict(classnames='imagenet', templates='openai_imagenet', model_name='ViT-L-14-336',
+              checkpoint='checkpoints/clip/ViT-L-14-336_openai.bin'))
+
+# data: CLIP's eval transform at 336px
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=336, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=336),
+    dict(type='PackInputs'),
+]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+val_dataloader = test_dataloader

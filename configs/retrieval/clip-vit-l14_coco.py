@@ -1,0 +1,11 @@
+# Zero-shot image-text retrieval, OpenAI CLIP ViT-L/14 itself (the teacher of SF-L CLIP), 224x224,
+# on MS COCO 5k test split (Karpathy; 5,000 images, 25,010 captions); captions embedded by the
+# frozen CLIP text tower; recall@1/5/10 both ways. 1 GPU x 64 images per batch (evaluation only).
+# CHECKPOINT: the visual tower converted by tools/model_converters/clip_to_sfmm.py.
+# Paper Table 6, "CLIP ViT-L/14-224": MS COCO I->T@1 56.3, T->I@1 36.5.
+_base_ = [
+    '../_base_/models/clip-vit-l14_retrieval.py',
+    '../_base_/datasets/coco_retrieval_clip.py',
+    '../_base_/schedules/retrieval_test_only.py',
+    '../_base_/default_runtime.py',
+]

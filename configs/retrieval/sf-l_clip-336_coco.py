@@ -1,0 +1,29 @@
+# Zero-shot image-text retrieval, SF-L CLIP (bootstrapped from OpenAI CLIP ViT-L/14-336), 144
+# tokens (143 latent + [CLS]), 336x336, on MS COCO 5k test split (Karpathy; 5,000 images, 25,010
+# captions); captions embedded by the frozen CLIP text tower; recall@1/5/10 both ways. 1 GPU x 64
+# images per batch (evaluation only). CHECKPOINT: the bootstrapped SparseFormer (backbone.* keys).
+# Paper Table 6, "SF-L_CLIP w/ 144 tokens": MS COCO I->T@1 57.0, T->I@1 38.3.
+_base_ = [
+    '../_base_/models/sf-l_clip_retrieval.py',
+    '../_base_/datasets/coco_retrieval_clip.py',
+    '../_base_/schedules/retrieval_test_only.py',
+    '../_base_/default_runtime.py',
+]
+
+# model
+model = dict(
+    backbone=dict(num_latent_tokens=143),
+    text_model_name='ViT-L-14-336',
+    text_checkpoint='checkpoints/clip/ViT-L-14-336_openai.bin')
+
+# data: 336px
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=336, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=336),
+    dict(type='PackInputs', algorithm_keys=['text', 'gt_text_id', 'gt_image_id'],
+         meta_keys=['image_id']),
+]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+val_dataloader = test_dataloader

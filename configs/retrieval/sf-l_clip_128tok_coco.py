@@ -1,0 +1,15 @@
+# Zero-shot image-text retrieval, SF-L CLIP (bootstrapped from OpenAI CLIP ViT-L/14, continued
+# with more tokens), 128 tokens (127 latent + [CLS]), 224x224, on MS COCO 5k test split (Karpathy;
+# 5,000 images, 25,010 captions); captions embedded by the frozen CLIP text tower; recall@1/5/10
+# both ways. 1 GPU x 64 images per batch (evaluation only). CHECKPOINT: the bootstrapped
+# SparseFormer (backbone.* keys).
+# Paper Table 6, "SF-L_CLIP w/ 128 tokens": MS COCO I->T@1 54.7, T->I@1 36.4.
+_base_ = [
+    '../_base_/models/sf-l_clip_retrieval.py',
+    '../_base_/datasets/coco_retrieval_clip.py',
+    '../_base_/schedules/retrieval_test_only.py',
+    '../_base_/default_runtime.py',
+]
+
+# model
+model = dict(backbone=dict(num_latent_tokens=127))
