@@ -314,3 +314,36 @@ def test_readme_table_numbers_match_metafile(metafile):
             assert flops * 1e9 == pytest.approx(metadata['FLOPs'], rel=5e-3), cells[0]
         checked += 1
     assert checked == len(meta)
+
+
+@pytest.mark.parametrize('name', ['sf-b_augreg_in1k', 'sf-b_clip_in1k-zeroshot'])
+def test_classification_config_evaluates_with_tools_test(tmp_path, name):
+    """The real eval pipeline, preprocessor, head and metric run through tools/test.py."""
+    from mmengine.registry import MODELS, init_default_scope
+
+    from conftest import load_tool, write_tiny_imagenet
+    data_root = write_tiny_imagenet(str(tmp_path / 'data'), per_class=2, splits=('val', ))
+    leaf = osp.join(CONFIG_ROOT, 'classification', name + '.py')
+    cfg = Config.fromfile(leaf)
+    model_cfg = cfg.model.to_dict()
+    shrink_model_cfg(model_cfg)
+    if model_cfg['head']['type'] == 'sfmm.ZeroShotClsHead':
+        model_cfg['head'].update(classnames=['a', 'b'], checkpoint=None)
+    else:
+        model_cfg['head'].update(num_classes=2)
+    init_default_scope(cfg.default_scope)
+    torch.manual_seed(0)
+    ckpt = str(tmp_path / 'tiny.pth')
+    torch.save(dict(state_dict=MODELS.build(model_cfg).state_dict(), meta=dict()), ckpt)
+
+    derived = tmp_path / f'{name}_tiny.py'
+    derived.write_text(
+        f'_base_ = [{leaf!r}]\n'
+        f'model = {dict(model_cfg, _delete_=True)!r}\n'
+        f'data_preprocessor = dict(num_classes=2)\n'
+        f'test_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, '
+        f'dataset=dict(data_root={data_root!r}, classes=["a", "b"]))\n'
+        f'test_evaluator = dict(topk=(1, ))\n')
+    metrics = load_tool('tools/test.py').main(
+        [str(derived), ckpt, '--work-dir', str(tmp_path / 'work')])
+    assert 0. <= metrics['accuracy/top1'] <= 100.
