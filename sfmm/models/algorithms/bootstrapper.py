@@ -18,7 +18,13 @@ _CORTEX_TOP = ('blocks', 'norm', 'proj')
 
 
 def _drop_teacher_keys(module: nn.Module, state_dict: dict, prefix: str, local_metadata) -> None:
-    """State-dict post hook on the teacher: its weights are never saved (re-read from file)."""
+    """State-dict post hook on the teacher: its weights are never saved (re-read from file).
+
+    Only keys saved as part of a parent are dropped: ``teacher.state_dict()`` itself (empty
+    prefix) stays complete, for weight inheritance.
+    """
+    if not prefix:
+        return
     for key in [k for k in state_dict if k.startswith(prefix)]:
         del state_dict[key]
 
@@ -26,7 +32,7 @@ def _drop_teacher_keys(module: nn.Module, state_dict: dict, prefix: str, local_m
 def _fill_teacher_keys(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
     """Load pre-hook on the teacher: a checkpoint without teacher keys keeps the loaded teacher.
 
-    (``module.state_dict()`` cannot be used here: :func:`_drop_teacher_keys` empties it.)
+    (Reads ``_parameters`` / ``_buffers`` directly, so no state-dict hook is involved.)
     """
     for mod_name, mod in module.named_modules():
         mod_prefix = prefix + (mod_name + '.' if mod_name else '')

@@ -231,3 +231,21 @@ def test_checkpoint_loads_into_image_classifier(timm_teacher_cfg):
     model.eval(), classifier.eval()
     x = torch.randn(2, 3, 32, 32)
     torch.testing.assert_close(classifier(x, mode='tensor'), model.head((model(x), )))
+
+
+def test_mmpretrain_teacher_inherits(tmp_path):
+    pytest.importorskip('mmpretrain')
+    from sfmm.models.teachers import MMPretrainViTTeacher
+    kw = dict(arch=dict(embed_dims=32, num_layers=3, num_heads=2, feedforward_channels=128),
+              img_size=32, patch_size=16, num_classes=10)
+    torch.manual_seed(0)
+    src = MMPretrainViTTeacher('unused.pth', **kw)
+    torch.save({'state_dict': src.state_dict()}, tmp_path / 'mmp.pth')
+    model = _build(dict(type='sfmm.MMPretrainViTTeacher', checkpoint=str(tmp_path / 'mmp.pth'),
+                        **kw), head=_head_cfg())
+    assert torch.equal(model.backbone.blocks[1].mlp.fc1.weight,
+                       src.backbone.layers[2].ffn.layers[0][0].weight)
+    assert torch.equal(model.head.fc.weight, src.head.layers.head.weight)
+    with torch.autocast('cpu', dtype=torch.bfloat16):  # student and teacher share the autocast
+        losses = model(torch.randn(2, 3, 32, 32), mode='loss')
+    assert torch.isfinite(losses['loss_align'])
