@@ -64,7 +64,11 @@ def _shrink_sparseformer(cfg: dict, widths: Dict[int, int]) -> None:
     cfg['conv_channels'] = TINY_CONV
 
 
-def _shrink_mmpretrain_vit(cfg: dict, widths: Dict[int, int]) -> None:
+def _shrink_vit(cfg: dict, widths: Dict[int, int]) -> None:
+    if 'arch' not in cfg and 'embed_dims' in cfg:  # mmseg's VisionTransformer
+        widths[cfg['embed_dims']] = TINY_WIDTH
+        cfg.update(embed_dims=TINY_WIDTH, num_heads=TINY_HEADS)
+        return
     from mmpretrain.models import VisionTransformer
     arch = cfg.get('arch', 'base')
     arch = dict(VisionTransformer.arch_zoo[arch]) if isinstance(arch, str) else dict(arch)
@@ -111,17 +115,32 @@ def _shrink_in_channels(cfg: dict, widths: Dict[int, int]) -> None:
         cfg['in_channels'] = widths[cfg['in_channels']]
 
 
+def _shrink_channels(cfg: dict, widths: Dict[int, int]) -> None:
+    """mmseg necks / decode heads: remap input and output widths, narrow the inner width."""
+    for key in ('in_channels', 'out_channels'):
+        value = cfg.get(key)
+        if isinstance(value, int):
+            cfg[key] = widths.get(value, value)
+        elif isinstance(value, (list, tuple)):
+            cfg[key] = type(value)(widths.get(v, v) for v in value)
+    if isinstance(cfg.get('channels'), int):
+        cfg['channels'] = min(cfg['channels'], 32)
+
+
 # type name -> rule(cfg, widths): shrinks cfg in place and records {old width: new width}.
 # Backbones and teachers first (they define the widths), then heads.
 SHRINK_RULES: Dict[str, Callable[[dict, Dict[int, int]], None]] = {
     'SparseFormer': _shrink_sparseformer,
-    'VisionTransformer': _shrink_mmpretrain_vit,
+    'VisionTransformer': _shrink_vit,
     'MMPretrainViTTeacher': _shrink_mmpretrain_vit_teacher,
     'TimmViTTeacher': _shrink_timm_teacher,
     'OpenCLIPTeacher': _shrink_open_clip_teacher,
     'ZeroShotClsHead': _shrink_zero_shot_head,
     'LinearClsHead': _shrink_in_channels,
     'VisionTransformerClsHead': _shrink_in_channels,
+    'MultiLevelNeck': _shrink_channels,
+    'UPerHead': _shrink_channels,
+    'FCNHead': _shrink_channels,
 }
 _WIDTH_DEFINING = ('SparseFormer', 'VisionTransformer', 'MMPretrainViTTeacher',
                    'TimmViTTeacher', 'OpenCLIPTeacher')
