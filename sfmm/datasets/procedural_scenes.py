@@ -133,7 +133,7 @@ class ProceduralScenes:
     def _background(self, rng: np.random.Generator) -> np.ndarray:
         s = self.img_size
         yy, xx = np.mgrid[0:s, 0:s].astype(np.float32) / max(s - 1, 1)
-        c0, c1 = rng.uniform(0, 255, (2, 3))
+        c0, c1 = rng.uniform(0, 110, (2, 3))  # backgrounds are dark, objects light
         t = np.cos(rng.uniform(0, 2 * np.pi)) * xx + np.sin(rng.uniform(0, 2 * np.pi)) * yy
         t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
         bg = c0 * (1 - t[..., None]) + c1 * t[..., None]
@@ -142,11 +142,11 @@ class ProceduralScenes:
             f = rng.uniform(2, 8)
             th = rng.uniform(0, np.pi)
             g = np.sin(2 * np.pi * f * (np.cos(th) * xx + np.sin(th) * yy) + rng.uniform(0, 6))
-            bg += g[..., None] * rng.uniform(-25, 25, 3)
+            bg += g[..., None] * rng.uniform(-15, 15, 3)
         img = Image.fromarray(np.clip(bg, 0, 255).astype(np.uint8))
         draw = ImageDraw.Draw(img)
         for _ in range(self.clutter):
-            colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+            colour = tuple(int(v) for v in rng.integers(0, 150, 3))
             kind = rng.integers(0, 3)
             x0, y0 = rng.uniform(-0.1 * s, 1.1 * s, 2)
             if kind == 0:  # stroke
@@ -188,13 +188,9 @@ class ProceduralScenes:
             _draw_shape(ImageDraw.Draw(canvas), name, 4 * cx, 4 * cy, 4 * r,
                         rng.uniform(0, 2 * np.pi))
             alpha = np.asarray(canvas.resize((s, s), Image.BOX), np.float32) / 255.
-            # an object colour that stands out from the background under it
-            under = img[alpha > 0.5].mean(0) if (alpha > 0.5).any() else img.mean((0, 1))
-            for _ in range(8):
-                colour = rng.uniform(0, 255, 3)
-                if np.abs(colour - under).sum() > 180:
-                    break
-            shade = 1 + 0.15 * np.asarray(
+            # a light colour of any hue: every channel above the dark background
+            colour = 255. - rng.uniform(0, 100, 3)
+            shade = 0.92 + 0.08 * np.asarray(
                 Image.fromarray((rng.uniform(0, 255, (s // 8, s // 8))).astype(np.uint8))
                 .resize((s, s), Image.BILINEAR).filter(ImageFilter.BLUR), np.float32) / 255.
             obj = np.clip(colour[None, None] * shade[..., None], 0, 255)

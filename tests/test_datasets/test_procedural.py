@@ -109,7 +109,7 @@ def test_mmpretrain_reads_imagenet_layout(tmp_path):
     gen = _small()
     root = str(tmp_path / 'demo_in')
     gen.write_imagenet(root, num_train=8, num_val=4)
-    pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='mmpretrain.PackInputs')]
     ds = CustomDataset(data_root=root, ann_file='meta/train.txt', data_prefix='train',
                        metainfo=dict(classes=gen.classes), pipeline=pipeline)
     assert len(ds) == 8 and ds.CLASSES == gen.classes
@@ -131,7 +131,7 @@ def test_mmseg_reads_ade20k_layout(tmp_path):
     gen = _small()
     root = str(tmp_path / 'demo_ade')
     gen.write_ade20k(root, num_train=3, num_val=2)
-    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations',
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='mmseg.LoadAnnotations',
                                                      reduce_zero_label=True)]
     prefix = dict(img_path='images/validation', seg_map_path='annotations/validation')
     ade = ADE20KDataset(data_root=root, data_prefix=prefix, pipeline=pipeline)
