@@ -63,15 +63,21 @@ def _load(path, **kwargs) -> np.ndarray:
     return out['img']
 
 
-def test_rgb_matches_mmcv_loader(tmp_path):
+@pytest.mark.parametrize('suffix', ['png', 'jpg'])
+def test_rgb_matches_mmcv_loader(tmp_path, suffix):
     from mmcv.transforms import LoadImageFromFile
-    path = tmp_path / 'rgb.png'
-    Image.fromarray(_rgb()).save(path)
+    path = tmp_path / f'rgb.{suffix}'
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    rgb[:, :20, 0] = 250  # an asymmetric colour: a channel swap cannot pass
+    Image.fromarray(rgb).save(path)
     ours = _load(path)
     ref = LoadImageFromFile()(dict(img_path=str(path)))['img']
-    assert ours.dtype == np.uint8 and ours.shape == (6, 10, 3)
-    np.testing.assert_array_equal(ours, ref)  # BGR, like the cv2 default
-    np.testing.assert_array_equal(ours[..., ::-1], _rgb())
+    assert ours.dtype == np.uint8 and ours.shape == (24, 40, 3) and ours.flags.writeable
+    # BGR like the cv2 default; identical with the pinned OpenCV / Pillow (both libjpeg-turbo)
+    np.testing.assert_array_equal(ours, ref)
+    if suffix == 'png':
+        np.testing.assert_array_equal(ours[..., ::-1], rgb)
 
 
 @pytest.mark.parametrize('mode', ['L', '1'])
