@@ -14,6 +14,8 @@ Counting rules (also documented in ``tools/analysis_tools/get_flops.py`` and
   exactly what an explicit-matmul attention costs under fvcore, so both implementations give the
   same number. With ``attention='skip'`` it is left out, which is what plain fvcore does and
   what the reference figures of the released SparseFormers (SPEC) were measured with.
+- ``nn.MultiheadAttention`` (open_clip's CLIP towers) is traced with PyTorch's fused
+  inference fast path disabled, so it is counted as its projections plus SDPA as above.
 - Parameters are those of the image model: every registered parameter of the model (an sfmm
   zero-shot head keeps its text tower outside the module tree, so it is never counted).
 """
@@ -118,7 +120,14 @@ def count_flops(model: nn.Module, inputs: torch.Tensor, attention: str = 'count'
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     analysis.tracer_warnings('none')
-    total = int(analysis.total())
+    # nn.MultiheadAttention's fused inference kernel (aten::_native_multi_head_attention)
+    # has no fvcore handle; without it the module runs as linear + SDPA + linear, counted above
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        total = int(analysis.total())
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     return total, dict(analysis.unsupported_ops())
 
 

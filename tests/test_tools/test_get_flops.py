@@ -86,3 +86,27 @@ def test_get_flops_shape_argument():
     assert get_flops.parse_args(['c.py', '--shape', '256', '320']).shape == [256, 320]
     with pytest.raises(SystemExit):
         get_flops.parse_args(['c.py', '--shape', '1', '2', '3'])
+
+
+class _MHA(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x):
+        x = x.flatten(2).transpose(1, 2)  # (B, 5, 8) from (B, 8, 1, 5)
+        return self.attn(x, x, x, need_weights=False)[0]
+
+
+@pytest.mark.parametrize('attention', ['count', 'skip'])
+def test_multihead_attention_counted_despite_fused_fast_path(attention):
+    # in eval mode under no_grad nn.MultiheadAttention would dispatch to the fused
+    # aten::_native_multi_head_attention, which fvcore cannot count
+    L, E = 5, 8
+    with torch.no_grad():
+        flops, skipped = count_flops(_MHA().eval(), torch.randn(1, E, 1, L),
+                                     attention=attention)
+    expected = L * E * 3 * E + L * E * E + (2 * L * L * E if attention == 'count' else 0)
+    assert flops == expected
+    assert not any('multi_head' in op for op in skipped)
+    assert torch.backends.mha.get_fastpath_enabled()  # restored
