@@ -1,4 +1,4 @@
-"""Image-text retrieval test sets (MS COCO 5k, Flickr30k 1k) read from Karpathy-split caption files.
+"""Image-text retrieval test sets (MS COCO 5k, Flickr30k 1k) from Karpathy-split caption files.
 
 Paper: "Bootstrapping SparseFormers from Vision Foundation Models", sec. 4.2, Table 6
 (https://arxiv.org/abs/2312.01987): zero-shot image->text and text->image retrieval.

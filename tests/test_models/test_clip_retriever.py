@@ -76,6 +76,39 @@ def test_recall_on_hand_made_pairs():
         model.predict_all(feats, None, num_images=4, num_texts=5)
 
 
+def test_forward_modes_and_frozen_text_tower():
+    from mmpretrain.structures import DataSample
+    model = _retriever().eval()
+    samples = []
+    start = 0
+    for i, caps in enumerate(CAPTIONS[:3]):
+        sample = DataSample(text=caps, gt_text_id=list(range(start, start + len(caps))))
+        sample.set_metainfo(dict(image_id=i))
+        samples.append(sample)
+        start += len(caps)
+    images = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        feats = model(images=images, data_samples=samples, mode='tensor')
+    assert feats['image_feat'].shape == (3, EMBED) and feats['text_feat'].shape == (6, EMBED)
+    assert feats['text_id'].tolist() == list(range(6))
+    assert feats['text_count'].tolist() == [2, 1, 3] and feats['image_id'].tolist() == [0, 1, 2]
+    torch.testing.assert_close(feats['text_feat'].norm(dim=-1), torch.ones(6))
+    with torch.no_grad():  # 'inputs' (other preprocessors) works too; texts are deterministic
+        again = model(inputs=images, data_samples=samples, mode='tensor')
+        preds = model(images, samples, mode='predict')
+    torch.testing.assert_close(again['text_feat'], feats['text_feat'])
+    assert len(preds) == 3 and preds[2].pred_score.shape == (6, )
+    assert preds[2].gt_label.tolist() == [3, 4, 5]
+    # the text tower is outside the module tree: not in the state dict, not a parameter
+    assert all(k.startswith('backbone.') for k in model.state_dict())
+    assert sum(p.numel() for p in model.parameters()) == sum(
+        p.numel() for p in model.backbone.parameters())
+    with pytest.raises(NotImplementedError):
+        model(images, samples, mode='loss')
+    with pytest.raises(RuntimeError, match='Invalid mode'):
+        model(images, samples, mode='features')
+
+
 @pytest.mark.parametrize('world', [1, 2, 3])
 def test_queries_interleave_like_the_evaluator(world):
     total = 7
@@ -191,7 +224,8 @@ def test_sparseformer_retrieval_config_through_test_tool(tmp_path, dataset):
 
     metrics = _run_test_tool(
         tmp_path, f'configs/retrieval/sf-b_clip_{dataset}.py', root, ckpt,
-        dict(backbone=dict(SF_KW, arch=dict(SF_ARCH, _delete_=True)), text_model_cfg=dict(embed_dim=EMBED, text_cfg=TEXT_CFG),
+        dict(backbone=dict(SF_KW, arch=dict(SF_ARCH, _delete_=True)),
+             text_model_cfg=dict(embed_dim=EMBED, text_cfg=TEXT_CFG),
              text_checkpoint=str(clip_path)))
 
     # by hand: the SparseFormer inside the open_clip model, open_clip's text tower

@@ -1,4 +1,4 @@
-"""Zero-shot image-text retrieval with a CLIP-aligned image encoder and CLIP's frozen text tower."""
+"""Zero-shot image-text retrieval: a CLIP-aligned image encoder and CLIP's frozen text tower."""
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 

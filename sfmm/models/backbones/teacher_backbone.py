@@ -1,4 +1,4 @@
-"""A frozen teacher (e.g. a CLIP visual tower) used as a backbone, to evaluate the teacher itself."""
+"""A frozen teacher (e.g. a CLIP visual tower) as a backbone, to evaluate the teacher itself."""
 from typing import Optional, Tuple
 
 import torch
