@@ -2,7 +2,8 @@
 # 224x224, 20 epochs; 8 GPUs x 128 images per batch (total 1024).
 # Reproduces paper Table 2, "SF-L_AugReg, 49 tokens" (from ViT-L/16-224): top-1 84.5
 # (teacher 85.8), 213M params, 11.4 GFLOPs; also the SF-L "default" row of Table 8 (84.5).
-# Evaluate with: tools/test.py configs/classification/sf-l_augreg_in1k.py work_dirs/sf-l_augreg/epoch_20.pth
+# Evaluate with:
+#   tools/test.py configs/classification/sf-l_augreg_in1k.py work_dirs/sf-l_augreg/epoch_20.pth
 _base_ = [
     '../_base_/models/bootstrap_sf-l_augreg.py',
     '../_base_/datasets/imagenet_bootstrap.py',

@@ -43,7 +43,8 @@ class BootstrapOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         inherited = set(getattr(model, 'inherited_tunable_names', lambda: [])())
         unknown = inherited - set(names.values())
         if unknown:
-            raise KeyError(f'inherited_tunable_names() lists unknown parameters: {sorted(unknown)}')
+            raise KeyError(
+                f'inherited_tunable_names() lists unknown parameters: {sorted(unknown)}')
 
         per_param: List[dict] = []
         self.add_params(per_param, model)

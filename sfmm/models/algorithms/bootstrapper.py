@@ -1,16 +1,15 @@
 """Bootstrapping a SparseFormer from a frozen vision foundation model (the paper's algorithm)."""
-import re
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
+from sfmm.models.utils.extend_tokens import extend_latent_tokens
+from sfmm.models.utils.inherit import InheritReport, inherit_from_teacher
 from sfmm.registry import MODELS
 from sfmm.utils.checkpoint import load_checkpoint_file
-from ..utils.extend_tokens import extend_latent_tokens
-from ..utils.inherit import InheritReport, inherit_from_teacher
 
 Tensor = torch.Tensor
 # Top-level SparseFormer names that are *not* the focusing part (agreed backbone interface).
@@ -135,15 +134,17 @@ class Bootstrapper(BaseModel):
         if inherit is not None:
             unknown = set(inherit) - {'truncate', 'reuse_blocks'}
             if unknown or 'truncate' not in inherit:
-                raise ValueError(f'inherit takes truncate (required) and reuse_blocks, got {inherit}')
+                raise ValueError(
+                    f'inherit takes truncate (required) and reuse_blocks, got {inherit}')
         self.inherit_cfg = dict(inherit) if inherit is not None else None
         self.student_checkpoint = student_checkpoint
         self.inherit_report: Optional[InheritReport] = None
 
         reused = student_checkpoint is not None or (
             inherit is not None and inherit.get('reuse_blocks', True))
-        self._set_trainable(num_tunable, (not reused) if tune_final_norm is None else tune_final_norm,
-                            reused)
+        if tune_final_norm is None:
+            tune_final_norm = not reused
+        self._set_trainable(num_tunable, tune_final_norm, reused)
         self.teacher.register_state_dict_post_hook(_drop_teacher_keys)
         self.teacher.register_load_state_dict_pre_hook(_fill_teacher_keys)
         preprocessor = self.data_preprocessor

@@ -14,7 +14,8 @@ computed for ``M`` tokens: with ``r = floor(sqrt(M))``, the first ``r*r`` new to
 ``g = arange(r) / (r - 1)`` (half-image boxes covering the image with overlap), and any
 remaining new tokens (all of them when ``M < 4``) cover the whole image ``[0, 0, 1, 1]``; this
 is :func:`sfmm.models.backbones.sparseformer.initial_roi_grid` applied to ``M``. The focusing
-transformer, which is shared by all tokens, then moves them. Fewer tokens than the checkpoint is refused (it would silently drop learned RoIs).
+transformer, which is shared by all tokens, then moves them. Fewer tokens than the checkpoint
+is refused (it would silently drop learned RoIs).
 """
 from typing import Dict, List, Tuple
 

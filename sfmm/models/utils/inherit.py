@@ -8,19 +8,22 @@ truncated leading blocks are dropped, and every dropped key is listed with its r
 
 Three teacher layouts are read through explicit key maps (no regexes guessing names):
 
-=================  ==========================  ===============================  ===============
-canonical          timm ``VisionTransformer``  mmpretrain ``ImageClassifier``    open_clip visual
-=================  ==========================  ===============================  ===============
-blocks.i.norm1     blocks.i.norm1              backbone.layers.i.ln1            transformer.resblocks.i.ln_1
-blocks.i.attn.qkv  blocks.i.attn.qkv           backbone.layers.i.attn.qkv       ...attn.in_proj_{weight,bias}
-blocks.i.attn.proj blocks.i.attn.proj          backbone.layers.i.attn.proj      ...attn.out_proj
-blocks.i.norm2     blocks.i.norm2              backbone.layers.i.ln2            ...ln_2
-blocks.i.mlp.fc1   blocks.i.mlp.fc1            backbone.layers.i.ffn.layers.0.0 ...mlp.c_fc
-blocks.i.mlp.fc2   blocks.i.mlp.fc2            backbone.layers.i.ffn.layers.1   ...mlp.c_proj
-norm               norm                        backbone.ln1                     ln_post
-head (classifier)  head (with bias)            head.layers.head / head.fc       -
-proj.weight (E,D)  head.weight (no bias)       -                                proj (D,E), transposed
-=================  ==========================  ===============================  ===============
+Canonical name <- timm ``VisionTransformer`` | mmpretrain ``ImageClassifier`` | open_clip visual:
+
+- ``blocks.i.norm1`` <- ``blocks.i.norm1`` | ``backbone.layers.i.ln1`` |
+  ``transformer.resblocks.i.ln_1``
+- ``blocks.i.attn.qkv`` <- ``blocks.i.attn.qkv`` | ``backbone.layers.i.attn.qkv`` |
+  ``...attn.in_proj_{weight,bias}``
+- ``blocks.i.attn.proj`` <- ``blocks.i.attn.proj`` | ``backbone.layers.i.attn.proj`` |
+  ``...attn.out_proj``
+- ``blocks.i.norm2`` <- ``blocks.i.norm2`` | ``backbone.layers.i.ln2`` | ``...ln_2``
+- ``blocks.i.mlp.fc1`` <- ``blocks.i.mlp.fc1`` | ``backbone.layers.i.ffn.layers.0.0`` |
+  ``...mlp.c_fc``
+- ``blocks.i.mlp.fc2`` <- ``blocks.i.mlp.fc2`` | ``backbone.layers.i.ffn.layers.1`` |
+  ``...mlp.c_proj``
+- ``norm`` <- ``norm`` | ``backbone.ln1`` | ``ln_post``
+- ``head`` (classifier) <- ``head`` (with bias) | ``head.layers.head`` or ``head.fc`` | -
+- ``proj.weight`` ``(E, D)`` <- ``head.weight`` (no bias) | - | ``proj`` ``(D, E)`` transposed
 
 Student keys (the agreed SparseFormer names): ``{backbone}blocks.k.*``, ``{backbone}norm.*``,
 ``{backbone}proj.*`` and, for a classifier student, ``{head}weight`` / ``{head}bias``.
@@ -236,7 +239,8 @@ def to_canonical(state_dict: Dict[str, Tensor], layout: str) -> Converted:
 
 
 def _num_blocks(keys, prefix: str) -> int:
-    idx = {int(m.group(1)) for k in keys for m in [re.match(re.escape(prefix) + r'(\d+)\.', k)] if m}
+    pattern = re.compile(re.escape(prefix) + r'(\d+)\.')
+    idx = {int(m.group(1)) for k in keys for m in [pattern.match(k)] if m}
     if idx and idx != set(range(len(idx))):
         raise ValueError(f'non-contiguous block indices under {prefix!r}: {sorted(idx)}')
     return len(idx)
@@ -320,7 +324,8 @@ def inherit_from_teacher(teacher_state: Dict[str, Tensor],
         t = canon[c_key]
         if tuple(t.shape) != tuple(student_state[s_key].shape):
             raise ValueError(
-                f'shape mismatch for student key {s_key!r}: student {tuple(student_state[s_key].shape)}'
+                f'shape mismatch for student key {s_key!r}: student '
+                f'{tuple(student_state[s_key].shape)}'
                 f' vs teacher {src[c_key]!r} {tuple(t.shape)} (does the student width / '
                 f'projection size match the teacher?)')
         out[s_key] = t.detach().clone().contiguous()

@@ -53,7 +53,8 @@ def write_augreg_npz(model, path, with_head=True):
 
 
 def _timm_teacher(path):
-    t = TimmViTTeacher('vit_base_patch16_224.augreg2_in21k_ft_in1k', str(path), model_kwargs=TIMM_KW)
+    t = TimmViTTeacher('vit_base_patch16_224.augreg2_in21k_ft_in1k', str(path),
+                       model_kwargs=TIMM_KW)
     t.init_weights()
     return t
 
@@ -112,7 +113,8 @@ def test_teacher_frozen_eval_no_grad_and_autocast(tmp_path):
     x = torch.randn(2, 3, 32, 32, requires_grad=True)
     assert not teacher(x)['embed'].requires_grad
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        assert teacher(x, with_logits=True)['logits'].dtype == torch.bfloat16  # Linear under autocast
+        # the classifier is a Linear, which autocast runs in bfloat16
+        assert teacher(x, with_logits=True)['logits'].dtype == torch.bfloat16
 
 
 def test_renormalisation_and_resize(tmp_path):
@@ -129,7 +131,8 @@ def test_renormalisation_and_resize(tmp_path):
 
 def _clip_ref():
     torch.manual_seed(0)
-    return _build_vision_tower(CLIP_CFG['embed_dim'], CLIP_CFG['vision_cfg'], quick_gelu=True).eval()
+    cfg = CLIP_CFG['vision_cfg']
+    return _build_vision_tower(CLIP_CFG['embed_dim'], cfg, quick_gelu=True).eval()
 
 
 class _FullClip(torch.nn.Module):
@@ -150,7 +153,8 @@ def test_open_clip_teacher_formats(tmp_path, fmt):
     path = str(tmp_path / fmt)
     if fmt == 'full.bin':
         sd = {f'visual.{k}': v for k, v in ref.state_dict().items()}
-        sd.update({'transformer.resblocks.0.ln_1.weight': torch.ones(8), 'logit_scale': torch.ones(())})
+        sd.update({'transformer.resblocks.0.ln_1.weight': torch.ones(8),
+                   'logit_scale': torch.ones(())})
         torch.save(sd, path)
     elif fmt == 'visual.safetensors':
         save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, path)

@@ -42,7 +42,7 @@ def _clip_visual(dim=DIM, depth=DEPTH, embed=16):
 
 
 def _mmpretrain_state(dim=DIM, depth=DEPTH, num_classes=10, head='layers.head'):
-    """The key names of an mmpretrain ImageClassifier(VisionTransformer, VisionTransformerClsHead)."""
+    """Key names of an mmpretrain ImageClassifier (ViT + VisionTransformerClsHead)."""
     g = torch.Generator().manual_seed(0)
     r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
     sd = {'backbone.cls_token': r(1, 1, dim), 'backbone.pos_embed': r(1, 5, dim),
@@ -54,7 +54,8 @@ def _mmpretrain_state(dim=DIM, depth=DEPTH, num_classes=10, head='layers.head'):
             sd[p + n + '.weight'], sd[p + n + '.bias'] = r(*shape), r(*shape)
         sd[p + 'attn.qkv.weight'], sd[p + 'attn.qkv.bias'] = r(3 * dim, dim), r(3 * dim)
         sd[p + 'attn.proj.weight'], sd[p + 'attn.proj.bias'] = r(dim, dim), r(dim)
-        sd[p + 'ffn.layers.0.0.weight'], sd[p + 'ffn.layers.0.0.bias'] = r(4 * dim, dim), r(4 * dim)
+        sd[p + 'ffn.layers.0.0.weight'] = r(4 * dim, dim)
+        sd[p + 'ffn.layers.0.0.bias'] = r(4 * dim)
         sd[p + 'ffn.layers.1.weight'], sd[p + 'ffn.layers.1.bias'] = r(dim, 4 * dim), r(dim)
     sd['backbone.ln1.weight'], sd['backbone.ln1.bias'] = r(dim), r(dim)
     sd[f'head.{head}.weight'], sd[f'head.{head}.bias'] = r(num_classes, dim), r(num_classes)
@@ -68,7 +69,8 @@ def test_timm_blocks_norm_head(truncate):
     student = _student_state(DEPTH - truncate, num_classes=10)
     out, report = inherit_from_teacher(t_sd, 'timm', student, truncate=truncate)
     # every cortex / norm / head key filled, from the right block
-    expected = {k for k in student if k.startswith(('backbone.blocks.', 'backbone.norm.', 'head.'))}
+    expected = {k for k in student
+                if k.startswith(('backbone.blocks.', 'backbone.norm.', 'head.'))}
     assert set(out) == expected
     for k in range(DEPTH - truncate):
         for n in BLOCK_PARAMS:
@@ -82,7 +84,8 @@ def test_timm_blocks_norm_head(truncate):
     assert report.dropped['patch_embed.proj.weight'].startswith('patch')
     for i in range(truncate):
         assert report.dropped[f'blocks.{i}.attn.qkv.weight'] == f'truncated leading block {i}'
-    assert sorted(report.not_inherited) == ['backbone.cls_token.weight', 'backbone.stem.conv.weight']
+    assert sorted(report.not_inherited) == ['backbone.cls_token.weight',
+                                            'backbone.stem.conv.weight']
     assert 'inherited' in report.summary()
 
 
@@ -133,7 +136,8 @@ def test_mmpretrain_map(head):
     out, report = inherit_from_teacher(sd, 'mmpretrain', student, truncate=1)
     assert torch.equal(out['backbone.blocks.0.mlp.fc1.weight'],
                        sd['backbone.layers.1.ffn.layers.0.0.weight'])
-    assert torch.equal(out['backbone.blocks.1.mlp.fc2.bias'], sd['backbone.layers.2.ffn.layers.1.bias'])
+    assert torch.equal(out['backbone.blocks.1.mlp.fc2.bias'],
+                       sd['backbone.layers.2.ffn.layers.1.bias'])
     assert torch.equal(out['backbone.blocks.1.norm2.weight'], sd['backbone.layers.2.ln2.weight'])
     assert torch.equal(out['backbone.norm.weight'], sd['backbone.ln1.weight'])
     assert torch.equal(out['head.fc.bias'], sd[f'head.{head}.bias'])
