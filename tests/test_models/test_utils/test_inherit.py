@@ -213,3 +213,35 @@ def test_real_mmpretrain_classifier_keys():
                            if k.startswith('backbone.blocks.0.')}, strict=True)
     x = torch.randn(2, 5, DIM)
     torch.testing.assert_close(block(x), model.backbone.layers[1](x))
+
+
+@pytest.mark.parametrize('teacher, layout, arch, truncate', [
+    ('vit_base_patch16_224.augreg2_in21k_ft_in1k', 'timm', 'b-augreg', 4),
+    ('vit_large_patch16_224.augreg_in21k_ft_in1k', 'timm', 'l-augreg', 8),
+    ('vit_large_patch16_384.augreg_in21k_ft_in1k', 'timm', 'l-augreg', 8),
+    ('ViT-B-16', 'open_clip', 'b-clip', 4),
+    ('ViT-L-14', 'open_clip', 'l-clip', 8),
+    ('ViT-L-14-336', 'open_clip', 'l-clip', 8),
+])
+def test_full_size_teachers_fit_their_students(teacher, layout, arch, truncate):
+    """The real teacher architectures map onto the SparseFormer presets (shapes only, on meta)."""
+    import open_clip
+
+    from sfmm.models.backbones import SparseFormer
+    with torch.device('meta'):
+        if layout == 'timm':
+            t_sd = timm.create_model(teacher, pretrained=False).state_dict()
+        else:
+            cfg = open_clip.get_model_config(teacher)
+            t_sd = _build_vision_tower(cfg['embed_dim'], cfg['vision_cfg'], True).state_dict()
+        student = SparseFormer(arch=arch)
+    s_sd = {f'backbone.{k}': v for k, v in student.state_dict().items()}
+    head = layout == 'timm'
+    if head:
+        s_sd.update({'head.fc.weight': torch.empty(1000, student.embed_dims, device='meta'),
+                     'head.fc.bias': torch.empty(1000, device='meta')})
+    out, report = inherit_from_teacher(t_sd, layout, s_sd, truncate=truncate)
+    cortex = [k for k in s_sd if k.startswith(('backbone.blocks.', 'backbone.norm.',
+                                               'backbone.proj.', 'head.'))]
+    assert sorted(out) == sorted(cortex)
+    assert set(report.inherited.values()) | set(report.dropped) == set(t_sd)
