@@ -223,10 +223,16 @@ class Bootstrapper(BaseModel):
     def load_student_checkpoint(self, path: str) -> None:
         """Strictly load the student (``backbone.*``, ``head.*``) from a bootstrap checkpoint.
 
-        The latent tokens are extended when the student has more than the checkpoint.
+        The checkpoint is an sfmm bootstrap / classification checkpoint, or a released
+        showlab/sparseformer ("v2 converted") state dict, which is converted first. The latent
+        tokens are extended when the student has more than the checkpoint.
         """
+        from sfmm.models.utils.sparseformer_official import (convert_sparseformer_official,
+                                                             is_sparseformer_official)
         ckpt = load_checkpoint_file(path)
         sd = ckpt.get('state_dict', ckpt)
+        if is_sparseformer_official(sd):
+            sd = convert_sparseformer_official(sd)
         sd = {k: v for k, v in sd.items() if k.startswith(('backbone.', 'head.'))}
         sd, notes = extend_latent_tokens(sd, self.state_dict())
         self.load_state_dict(sd, strict=True)

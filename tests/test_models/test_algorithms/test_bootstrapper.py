@@ -249,3 +249,17 @@ def test_mmpretrain_teacher_inherits(tmp_path):
     with torch.autocast('cpu', dtype=torch.bfloat16):  # student and teacher share the autocast
         losses = model(torch.randn(2, 3, 32, 32), mode='loss')
     assert torch.isfinite(losses['loss_align'])
+
+
+def test_continue_from_released_checkpoint(clip_teacher_cfg, tmp_path):
+    """A released showlab/sparseformer state dict also starts continued bootstrapping."""
+    from sfmm.models.utils import official_key_map
+    clip_student = dict(proj_dims=16, act='quick_gelu')
+    short = _build(clip_teacher_cfg, backbone=tiny_student(**clip_student))
+    sd = short.state_dict()
+    released = {rel: sd[ours] for rel, ours in official_key_map(2, 'backbone').items()}
+    torch.save({'model': released}, tmp_path / 'released.pth')
+    longer = _build(clip_teacher_cfg, backbone=tiny_student(tokens=10, **clip_student),
+                    student_checkpoint=str(tmp_path / 'released.pth'))
+    assert torch.equal(longer.backbone.init_rois.weight[:8], short.backbone.init_rois.weight)
+    assert torch.equal(longer.backbone.proj.weight, short.backbone.proj.weight)
