@@ -2,4 +2,5 @@
 from .bootstrap_optim_wrapper_constructor import BootstrapOptimWrapperConstructor
 
 __all__ = ['BootstrapOptimWrapperConstructor']
-from .layer_decay_optim_wrapper_constructor import LayerDecayOptimWrapperConstructor  # noqa: E402,F401
+from .layer_decay_optim_wrapper_constructor import \
+    LayerDecayOptimWrapperConstructor  # noqa: E402,F401

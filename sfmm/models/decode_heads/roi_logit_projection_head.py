@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from sfmm.models.layers import TransformerBlock
@@ -79,6 +80,10 @@ class RoILogitProjectionHead(BaseDecodeHead):
             value in ``B_geo``. Defaults to 1e-3.
         attn_chunk_size (int, optional): Pixels per attention chunk; None for all at once.
             Defaults to None.
+        query_scale (int): Bilinear upsampling factor of the early-conv map before the query
+            conv, so the dense logits come out at stride ``4 / query_scale``. 1 is SPEC's
+            stride-4 head; 2 (stride 2) is an option whose cost matches the paper's Table 5
+            FLOPs (see configs/segmentation/README.md). Defaults to 1.
         input_transform (str): Must be ``'multiple_select'``. Defaults to
             'multiple_select'.
         in_index (Sequence[int]): Indices of ``feat_map``, ``rois``, ``tokens`` in the
@@ -105,6 +110,7 @@ class RoILogitProjectionHead(BaseDecodeHead):
                  geo_scale_learnable: bool = True,
                  min_roi_size: float = 1e-3,
                  attn_chunk_size: Optional[int] = None,
+                 query_scale: int = 1,
                  input_transform: str = 'multiple_select',
                  in_index: Sequence[int] = (0, 1, 2),
                  init_cfg: Optional[dict] = None,
@@ -115,6 +121,8 @@ class RoILogitProjectionHead(BaseDecodeHead):
         if len(in_channels) != 3 or in_channels[1] != 4:
             raise ValueError('in_channels must be (C, 4, D) for (feat_map, rois, tokens), '
                              f'got {in_channels}')
+        if int(query_scale) != query_scale or query_scale < 1:
+            raise ValueError(f'query_scale must be a positive integer, got {query_scale}')
         if geo_scale_init <= 0:
             raise ValueError(f'geo_scale_init must be > 0, got {geo_scale_init}')
         kwargs.setdefault('dropout_ratio', 0.)
@@ -133,6 +141,7 @@ class RoILogitProjectionHead(BaseDecodeHead):
         self.use_predictive_bias = use_predictive_bias
         self.min_roi_size = min_roi_size
         self.attn_chunk_size = attn_chunk_size
+        self.query_scale = int(query_scale)
 
         self.token_reduce = nn.Linear(token_dims, channels)
         dpr = torch.linspace(0, drop_path_rate, max(num_blocks, 1)).tolist()
@@ -227,6 +236,13 @@ class RoILogitProjectionHead(BaseDecodeHead):
         t = self.token_norm(t)
         return t, self.token_cls(self.dropout(t) if self.dropout is not None else t)
 
+    def queries(self, feat: Tensor) -> Tensor:
+        """Dense queries: (B, C, h, w) early-conv map -> (B, d, h*s, w*s), ``s = query_scale``."""
+        if self.query_scale > 1:
+            feat = F.interpolate(feat, scale_factor=self.query_scale, mode='bilinear',
+                                 align_corners=False)
+        return self.query_conv(feat)
+
     def attention(self, inputs: Sequence[Tensor]) -> Tensor:
         """The pixel-over-token attention of eq. (7) (for inspection; all pixels at once).
 
@@ -238,7 +254,7 @@ class RoILogitProjectionHead(BaseDecodeHead):
         """
         feat, rois, tokens = self._split_inputs(inputs)
         keys, _ = self.token_logits(tokens)
-        query = self.query_conv(feat)
+        query = self.queries(feat)
         return self._scores(query.flatten(2).transpose(1, 2), keys, rois,
                             query.shape[-2:]).softmax(-1)
 
@@ -261,11 +277,12 @@ class RoILogitProjectionHead(BaseDecodeHead):
                 ``rois`` (B, R+1, N, 4), ``tokens`` (B, 1+N, D), picked by ``in_index``.
 
         Returns:
-            Tensor: Logits (B, num_classes, h, w), float32 (``h = H/4``, ``w = W/4``).
+            Tensor: Logits (B, num_classes, h, w), float32 (``h = H/4``, ``w = W/4``; times
+            ``query_scale``).
         """
         feat, rois, tokens = self._split_inputs(inputs)
         keys, token_logits = self.token_logits(tokens)
-        query = self.query_conv(feat)
+        query = self.queries(feat)
         B, _, h, w = query.shape
         query = query.flatten(2).transpose(1, 2)
         values = token_logits.float()

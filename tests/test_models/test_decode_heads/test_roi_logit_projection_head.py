@@ -175,3 +175,13 @@ def test_chunked_attention_and_float32_under_autocast():
     with torch.autocast('cpu', dtype=torch.bfloat16):
         out = head(inputs)
     assert out.dtype == torch.float32
+
+
+def test_query_scale_upsamples_dense_logits():
+    head = _head(query_scale=2)
+    inputs = _inputs()
+    assert head(inputs).shape == (2, NUM_CLASSES, 16, 16)
+    attn = head.attention(inputs)
+    torch.testing.assert_close(attn.sum(-1), torch.ones(2, 256))
+    with pytest.raises(ValueError, match='query_scale'):
+        _head(query_scale=0)
