@@ -25,11 +25,10 @@ def repo_root() -> str:
 
 
 def write_tiny_imagenet(root: str, classes=('a', 'b'), per_class: int = 4, size: int = 32,
-                        splits=('train', 'val'), seed: int = 0, pairs: bool = False) -> str:
+                        splits=('train', 'val'), seed: int = 0) -> str:
     """Write a tiny ImageNet-layout folder: ``{split}/{cls}/*.png`` + ``meta/{split}.txt``.
 
-    Each class gets its own dominant colour so a tiny model can learn it. With ``pairs``,
-    images ``2k`` and ``2k+1`` of a class are identical (for rank-split comparisons).
+    Each class gets its own dominant colour so a tiny model can learn it.
     """
     import os
 
@@ -43,9 +42,8 @@ def write_tiny_imagenet(root: str, classes=('a', 'b'), per_class: int = 4, size:
         for label, cls in enumerate(classes):
             os.makedirs(osp.join(root, split, cls), exist_ok=True)
             for i in range(per_class):
-                if not pairs or i % 2 == 0:
-                    img = rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
-                    img[..., label % 3] += 150
+                img = rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
+                img[..., label % 3] += 150
                 rel = f'{cls}/{split}_{i}.png'
                 Image.fromarray(img).save(osp.join(root, split, rel))
                 lines.append(f'{rel} {label}')
