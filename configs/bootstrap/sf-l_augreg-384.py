@@ -14,14 +14,16 @@ model = dict(
 
 # data: 384px crops; timm's eval transform of the 384px AugReg ViT (crop_pct 1.0)
 train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe'),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='RandomResizedCrop', scale=384, crop_ratio_range=(0.5, 1.0),
          aspect_ratio_range=(3. / 4., 4. / 3.), backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]))
 val_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe', fail_on_error=True),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='ResizeEdge', scale=384, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=384),
     dict(type='PackInputs'),

@@ -7,14 +7,16 @@ _base_ = './sf-l_augreg_80tok.py'
 
 # data: 320px crops; eval at 320 with the same 0.9 crop ratio as at 224 (355 -> 320)
 train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe'),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='RandomResizedCrop', scale=320, crop_ratio_range=(0.5, 1.0),
          aspect_ratio_range=(3. / 4., 4. / 3.), backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]))
 val_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe', fail_on_error=True),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='ResizeEdge', scale=355, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=320),
     dict(type='PackInputs'),

@@ -12,7 +12,8 @@ model = dict(
 
 # data: 336px crops
 train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe'),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='RandomResizedCrop', scale=336, crop_ratio_range=(0.5, 1.0),
          aspect_ratio_range=(3. / 4., 4. / 3.), backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

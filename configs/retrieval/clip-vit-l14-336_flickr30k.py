@@ -19,7 +19,8 @@ model = dict(
 
 # data: 336px
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe', fail_on_error=True),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='ResizeEdge', scale=336, edge='short', backend='pillow',
          interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=336),

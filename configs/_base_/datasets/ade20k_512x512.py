@@ -7,8 +7,10 @@ dataset_type = 'ADE20KDataset'
 data_root = 'data/ade/ADEChallengeData2016'
 crop_size = (512, 512)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='sfmm.LoadImageFromFileSafe'),
+    dict(type='sfmm.LoadSegAnnotations', reduce_zero_label=True),
+    # pads 1x4000-like images (and their maps, with 255) to at most 10:1 before RandomResize
+    dict(type='sfmm.LimitAspectRatio'),
     # short side 512 * [0.5, 2.0] (long side capped by 2048 * ratio), aspect kept
     dict(type='RandomResize', scale=(2048, 512), ratio_range=(0.5, 2.0), keep_ratio=True),
     # re-draws the crop (up to 10 times) if one class covers > 75% of it
@@ -18,15 +20,20 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe', fail_on_error=True),
     dict(type='Resize', scale=(2048, 512), keep_ratio=True),
+    # after Resize, recording the pad so that predictions are cropped back to the image
+    dict(type='sfmm.LimitAspectRatio', record_padding=True),
     # annotations are loaded after Resize: metrics are computed at the original size
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='PackSegInputs'),
+    dict(type='sfmm.LoadSegAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs',
+         meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
+                    'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
+                    'img_padding_size')),
 ]
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 tta_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='sfmm.LoadImageFromFileSafe', fail_on_error=True),
     dict(
         type='TestTimeAug',
         transforms=[
@@ -35,7 +42,7 @@ tta_pipeline = [
                 dict(type='RandomFlip', prob=0., direction='horizontal'),
                 dict(type='RandomFlip', prob=1., direction='horizontal'),
             ],
-            [dict(type='LoadAnnotations')],
+            [dict(type='sfmm.LoadSegAnnotations')],
             [dict(type='PackSegInputs')],
         ])
 ]

@@ -11,7 +11,8 @@ data_preprocessor = dict(
     to_rgb=True)
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe', fail_on_error=True),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='ResizeEdge', scale=248, edge='short', backend='pillow',
          interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=224),

@@ -13,7 +13,8 @@ data_preprocessor = dict(
     to_rgb=True)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe'),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.5, 1.0),
          aspect_ratio_range=(3. / 4., 4. / 3.), backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -22,7 +23,8 @@ train_pipeline = [
 
 # the same evaluation transform as the AugReg classification configs
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe', fail_on_error=True),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='ResizeEdge', scale=248, edge='short', backend='pillow',
          interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=224),

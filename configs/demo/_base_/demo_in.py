@@ -11,12 +11,14 @@ data_preprocessor = dict(
     to_rgb=True)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe'),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='sfmm.LoadImageFromFileSafe', fail_on_error=True),
+    dict(type='sfmm.LimitAspectRatio'),
     dict(type='PackInputs'),
 ]
 
