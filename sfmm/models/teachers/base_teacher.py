@@ -65,6 +65,7 @@ class BaseTeacher(BaseModule, metaclass=ABCMeta):
         self.register_buffer('_scale', torch.ones(1, 3, 1, 1), persistent=False)
         self.register_buffer('_shift', torch.zeros(1, 3, 1, 1), persistent=False)
         self._renormalize = False
+        self._teacher_stats = [float(v) for v in list(mean) + list(std)]
         self.weights_loaded = False
 
     # ------------------------------------------------------------------ structure
@@ -85,15 +86,17 @@ class BaseTeacher(BaseModule, metaclass=ABCMeta):
             mean (Sequence[float], optional): Mean subtracted from the raw input.
             std (Sequence[float], optional): Std the raw input was divided by.
         """
-        in_mean = torch.tensor(mean if mean is not None else [0.] * 3, dtype=torch.float)
-        in_std = torch.tensor(std if std is not None else [1.] * 3, dtype=torch.float)
-        in_mean, in_std = in_mean.view(1, 3, 1, 1), in_std.view(1, 3, 1, 1)
+        in_mean = [float(v) for v in (mean if mean is not None else [0.] * 3)]
+        in_std = [float(v) for v in (std if std is not None else [1.] * 3)]
+        self._renormalize = not all(
+            abs(a - b) <= 1e-6 * max(1., abs(b))
+            for a, b in zip(in_mean + in_std, self._teacher_stats))
         dev = self._scale.device
+        in_mean_t = torch.tensor(in_mean, device=dev).view(1, 3, 1, 1)
+        in_std_t = torch.tensor(in_std, device=dev).view(1, 3, 1, 1)
         # raw = x * in_std + in_mean; teacher input = (raw - mean) / std
-        self._scale.copy_((in_std / self._std.cpu()).to(dev))
-        self._shift.copy_(((in_mean - self._mean.cpu()) / self._std.cpu()).to(dev))
-        self._renormalize = not (torch.allclose(in_mean, self._mean.cpu())
-                                 and torch.allclose(in_std, self._std.cpu()))
+        self._scale.copy_(in_std_t / self._std)
+        self._shift.copy_((in_mean_t - self._mean) / self._std)
 
     # ------------------------------------------------------------------ weights
     def init_weights(self) -> None:

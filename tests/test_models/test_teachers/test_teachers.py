@@ -201,3 +201,12 @@ def test_mmpretrain_teacher(tmp_path):
         torch.testing.assert_close(out['logits'], src.head(feats))
     sd, layout = teacher.inheritable_state_dict()
     assert layout == 'mmpretrain' and 'backbone.ln1.weight' in sd
+
+
+def test_teacher_builds_on_meta_device():
+    """Shape-only construction (no memory, no file) works, e.g. for counting parameters."""
+    with torch.device('meta'):
+        teacher = TimmViTTeacher('vit_base_patch16_224', 'absent.safetensors',
+                                 model_kwargs=TIMM_KW)
+        teacher.set_input_normalization([0.] * 3, [255.] * 3)
+    assert teacher._renormalize and teacher._scale.is_meta
