@@ -1,8 +1,10 @@
 """Optimizer constructor for bootstrapping: frozen parameters out, inherited blocks at low lr."""
 import inspect
+import logging
 from typing import Dict, List, Optional, Tuple
 
 import torch.nn as nn
+from mmengine.logging import MMLogger, print_log
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS, OPTIMIZERS
 
@@ -47,11 +49,19 @@ class BootstrapOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 f'inherited_tunable_names() lists unknown parameters: {sorted(unknown)}')
 
         per_param: List[dict] = []
-        self.add_params(per_param, model)
+        # mmengine logs one line per parameter (and warns for each frozen one): hundreds of
+        # lines for a bootstrapper with its teacher; one summary is logged below instead.
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            self.add_params(per_param, model)
+        finally:
+            logger.setLevel(level)
         merged: Dict[Tuple, dict] = {}
         for group in per_param:
             (param, ) = group['params']
-            if not param.requires_grad:
+            if not param.requires_grad:  # (mmengine 0.10 already skips them)
                 continue
             options = {k: v for k, v in group.items() if k != 'params'}
             if names[id(param)] in inherited:
@@ -60,6 +70,16 @@ class BootstrapOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             merged.setdefault(key, dict(options, params=[]))['params'].append(param)
         if not merged:
             raise ValueError('the model has no trainable parameter')
+        num_frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+        groups = sorted(merged.values(), key=lambda g: -sum(p.numel() for p in g['params']))
+        summary = '; '.join(
+            f"{sum(p.numel() for p in g['params']) / 1e6:.2f}M params: " + (', '.join(
+                f'{k}={v:g}' for k, v in sorted(g.items()) if k != 'params') or 'defaults')
+            for g in groups)
+        print_log(f'BootstrapOptimWrapperConstructor: {len(groups)} param groups ({summary}); '
+                  f'{num_frozen / 1e6:.2f}M frozen params left out of the optimizer; '
+                  f'{len(inherited)} inherited tunable tensors at '
+                  f'{self.inherited_lr_mult:g}x lr', logger='current')
 
         optimizer_cfg = self.optimizer_cfg.copy()
         optimizer_cls = optimizer_cfg['type']
