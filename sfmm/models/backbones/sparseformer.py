@@ -207,6 +207,10 @@ class SparseFormer(BaseModule):
             - ``'tokens'``: output of the last cortex block (B, 1+N, D), [CLS] first,
               before the final norm.
             - ``'embed'``: [CLS] after the final norm, then the projection if any: (B, E).
+
+            Without ``'tokens'`` in ``out_keys`` the last cortex block computes only its
+            [CLS] row (:meth:`TransformerBlock.forward_queries`), which gives the same
+            embedding at about 7/8 of the cortex cost.
         """
         B = x.shape[0]
         N = self.num_latent_tokens

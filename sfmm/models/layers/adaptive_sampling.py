@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .fused_linear import fused_linear
 from .roi_ops import roi_sampling_points
 
 Tensor = torch.Tensor
@@ -105,18 +106,19 @@ class AdaptiveSamplingMixing(nn.Module):
         """
         B, N, _ = x.shape
         C, P, Po = self.in_channels, self.num_points, self.out_points
-        offsets = self.offset_fc(self.offset_norm(x)).view(B, N, P, 2)
+        offsets = fused_linear(self.offset_norm(x), self.offset_fc).view(B, N, P, 2)
         offsets = offsets.float() + self.offset_bias.float().view(P, 2)
         points = roi_sampling_points(rois, offsets, self.offset_eps)
         sampled = sample_points(feat, points)  # (B, C, N, P)
 
-        params = self.param_fc2(self.param_fc1(self.param_norm(x))).view(B * N, -1)
+        params = fused_linear(fused_linear(self.param_norm(x), self.param_fc1), self.param_fc2)
+        params = params.view(B * N, -1)
         channel_mix = params[:, :C * C].view(B * N, C, C)
         spatial_mix = params[:, C * C:].view(B * N, Po, P)
         sampled = sampled.to(params.dtype).permute(0, 2, 3, 1).reshape(B * N, P, C)
         out = F.gelu(torch.bmm(sampled, channel_mix))
         out = F.gelu(torch.bmm(spatial_mix, out))
-        return x + self.out_proj(out.view(B, N, Po * C)), points
+        return fused_linear(out.view(B, N, Po * C), self.out_proj, residual=x), points
 
 
 def offset_bias_grid(num_points: int) -> Tensor:

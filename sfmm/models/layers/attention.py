@@ -1,7 +1,11 @@
 """Multi-head self-attention with a fused qkv projection and PyTorch's fused SDPA kernel."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .fused_linear import fused_linear
 
 Tensor = torch.Tensor
 
@@ -24,22 +28,25 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, residual: Optional[Tensor] = None) -> Tensor:
         """Attend over the token axis.
 
         Args:
             x (Tensor): Tokens of shape (B, L, D).
+            residual (Tensor, optional): (B, L, D) added to the output (fused into the
+                output projection for CPU inference). Defaults to None.
 
         Returns:
             Tensor: Shape (B, L, D).
         """
         B, L, D = x.shape
-        q, k, v = self.qkv(x).view(B, L, 3, self.num_heads, self.head_dim).permute(
-            2, 0, 3, 1, 4).unbind(0)
+        q, k, v = fused_linear(x, self.qkv).view(B, L, 3, self.num_heads,
+                                                  self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         x = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(x.transpose(1, 2).reshape(B, L, D))
+        return fused_linear(x.transpose(1, 2).reshape(B, L, D), self.proj, residual=residual)
 
-    def forward_queries(self, x: Tensor, num_queries: int = 1) -> Tensor:
+    def forward_queries(self, x: Tensor, num_queries: int = 1,
+                        residual: Optional[Tensor] = None) -> Tensor:
         """Attend from the first ``num_queries`` tokens only (keys/values: all tokens).
 
         Gives the same rows as ``forward(x)[:, :num_queries]`` while projecting queries for
@@ -48,6 +55,8 @@ class Attention(nn.Module):
         Args:
             x (Tensor): Tokens of shape (B, L, D).
             num_queries (int): Leading tokens that attend. Defaults to 1.
+            residual (Tensor, optional): (B, num_queries, D) added to the output.
+                Defaults to None.
 
         Returns:
             Tensor: Shape (B, num_queries, D).
@@ -60,4 +69,5 @@ class Attention(nn.Module):
         q = q.view(B, num_queries, H, hd).transpose(1, 2)
         k, v = kv.view(B, L, 2, H, hd).permute(2, 0, 3, 1, 4).unbind(0)
         x = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(x.transpose(1, 2).reshape(B, num_queries, D))
+        return fused_linear(x.transpose(1, 2).reshape(B, num_queries, D), self.proj,
+                            residual=residual)

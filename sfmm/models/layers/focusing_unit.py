@@ -75,8 +75,8 @@ class FocusingUnit(nn.Module):
             x = x + stage[i]
             x, _ = self.sampling(x, rois, feat)
             x = self.pos_enc(x, rois)
-            x = x + self.attn(self.norm1(x))
-            x = x + self.mlp(self.norm2(x))
+            x = self.attn(self.norm1(x), residual=x)
+            x = self.mlp(self.norm2(x), residual=x)
             rois = self.roi_adjust(x, rois)
             all_rois.append(rois)
         return x, all_rois

@@ -4,6 +4,8 @@ import math
 import torch
 import torch.nn as nn
 
+from .fused_linear import fused_linear
+
 Tensor = torch.Tensor
 
 
@@ -75,4 +77,4 @@ class RoIPositionEncoding(nn.Module):
         if freqs.dtype != torch.float32:  # the module was cast to half: recompute exactly
             freqs = roi_pos_freqs(self.norm.normalized_shape[0], self.max_freq).to(x.device)
         pe = roi_position_encoding(rois, freqs)
-        return x + self.proj(self.norm(pe.to(self.norm.weight.dtype)))
+        return fused_linear(self.norm(pe.to(self.norm.weight.dtype)), self.proj, residual=x)

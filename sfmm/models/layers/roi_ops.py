@@ -1,7 +1,8 @@
 """RoI maths of SparseFormer (float32): RoI adjustment and RoI-relative sampling points."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from .fused_linear import fused_linear
 
 Tensor = torch.Tensor
 
@@ -90,4 +91,5 @@ class RoIAdjust(nn.Module):
         Returns:
             Tensor: float32 adjusted RoIs of shape (B, N, 4).
         """
-        return roi_adjust(rois, self.fc2(F.gelu(self.fc1(self.norm(x)))))
+        hidden = fused_linear(self.norm(x), self.fc1, gelu=True)
+        return roi_adjust(rois, fused_linear(hidden, self.fc2))

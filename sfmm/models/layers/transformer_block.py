@@ -71,8 +71,14 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, L, D) -> (B, L, D)."""
+        if self._fuse_residual():
+            x = self.attn(self.norm1(x), residual=x)
+            return self.mlp(self.norm2(x), residual=x)
         x = x + self.drop_path(self.attn(self.norm1(x)))
         return x + self.drop_path(self.mlp(self.norm2(x)))
+
+    def _fuse_residual(self) -> bool:
+        return not self.training or not isinstance(self.drop_path, DropPath)
 
     def forward_queries(self, x: Tensor, num_queries: int = 1) -> Tensor:
         """Compute only the first ``num_queries`` output tokens (e.g. [CLS] of a last block).
@@ -86,6 +92,9 @@ class TransformerBlock(nn.Module):
         Returns:
             Tensor: Shape (B, num_queries, D).
         """
+        if self._fuse_residual():
+            q = self.attn.forward_queries(self.norm1(x), num_queries, residual=x[:, :num_queries])
+            return self.mlp(self.norm2(q), residual=q)
         q = x[:, :num_queries] + self.drop_path(
             self.attn.forward_queries(self.norm1(x), num_queries))
         return q + self.drop_path(self.mlp(self.norm2(q)))
