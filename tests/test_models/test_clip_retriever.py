@@ -1,6 +1,8 @@
 """CLIP retrieval: hand-made pairs, and the retrieval configs end to end through tools/test.py."""
+import glob
 import json
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
@@ -119,20 +121,20 @@ def test_queries_interleave_like_the_evaluator(world):
 
 
 # ----------------------------------------------------------------------------- end to end
-def _write_images(folder, names):
+def _write_images(folder, names, colors=COLORS):
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.RandomState(0)
-    for name, color in zip(names, COLORS):
+    for name, color in zip(names, colors):
         img = np.clip(np.array(color)[None, None] + rng.randint(-25, 25, (32, 32, 3)), 0, 255)
         Image.fromarray(img.astype(np.uint8)).save(folder / name)
 
 
-def _coco(root):
-    names = [f'COCO_val2014_{i:012d}.png' for i in range(4)]
-    _write_images(root / 'val2014', names)
+def _coco(root, captions=CAPTIONS, colors=COLORS):
+    names = [f'COCO_val2014_{i:012d}.png' for i in range(len(captions))]
+    _write_images(root / 'val2014', names, colors)
     (root / 'annotations').mkdir()
     anno = [dict(image=f'val2014/{n}', caption=c, image_id=str(i))
-            for i, (n, c) in enumerate(zip(names, CAPTIONS))]
+            for i, (n, c) in enumerate(zip(names, captions))]
     (root / 'annotations' / 'coco_karpathy_test.json').write_text(json.dumps(anno))
     return [str(root / 'val2014' / n) for n in names]
 
@@ -204,10 +206,10 @@ def _tiny_clip(tmp_path):
     return clip, path
 
 
-def _text_embeddings(clip):
+def _text_embeddings(clip, captions=CAPTIONS):
     tokenizer = SimpleTokenizer(context_length=TEXT_CFG['context_length'])
     with torch.no_grad():
-        return clip.encode_text(tokenizer([c for caps in CAPTIONS for c in caps]))
+        return clip.encode_text(tokenizer([c for caps in captions for c in caps]))
 
 
 @pytest.mark.parametrize('dataset', ['coco', 'flickr30k'])
@@ -283,3 +285,57 @@ def test_caption_files_of_both_layouts_read_alike(tmp_path):
         assert a['image_id'] == b['image_id'] == c['image_id']
         assert b['img_path'] == c['img_path'] and osp.isfile(a['img_path'])
     assert coco[2]['gt_text_id'] == [3, 4, 5] and coco[2]['gt_image_id'] == [2, 2, 2]
+
+
+def test_two_gloo_ranks_match_one_process(tmp_path):
+    """tools/dist_test.sh on 2 CPU ranks: uneven shards (5 images, padded by the sampler),
+    features gathered and placed by id, results interleaved as the evaluator collects them;
+    the fully frozen CLIP teacher runs under sfmm.EvalModelWrapper (DDP would refuse it)."""
+    import os
+    import socket
+    import subprocess
+    captions = CAPTIONS + [['a gray square', 'grey', 'a dull picture']]
+    colors = COLORS + [(120, 120, 120)]
+    clip, clip_path = _tiny_clip(tmp_path)
+    root = tmp_path / 'coco'
+    paths = _coco(root, captions, colors)
+    ckpt = tmp_path / 'teacher.pth'
+    load_tool('tools/model_converters/clip_to_sfmm.py').convert(
+        'tiny', str(clip_path), str(ckpt), model_cfg=MODEL_CFG)
+    override = dict(backbone=dict(teacher=dict(model_cfg=MODEL_CFG,
+                                               checkpoint=str(tmp_path / 'none.bin'))),
+                    text_model_cfg=dict(embed_dim=EMBED, text_cfg=TEXT_CFG),
+                    text_checkpoint=str(clip_path))
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text(f"""
+_base_ = [{osp.join(REPO_ROOT, 'configs/retrieval/clip-vit-b16_coco.py')!r}]
+model = {override!r}
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='CenterCrop', crop_size=32),
+    dict(type='PackInputs', algorithm_keys=['text', 'gt_text_id', 'gt_image_id'],
+         meta_keys=['image_id']),
+]
+test_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                       dataset=dict(data_root={str(root)!r}, pipeline=test_pipeline))
+test_evaluator = dict(topk=(1, 2, 4))
+""")
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PORT=str(port), PYTHON=sys.executable, OMP_NUM_THREADS='1',
+               CUDA_VISIBLE_DEVICES='')
+    proc = subprocess.run(
+        ['bash', 'tools/dist_test.sh', str(cfg), str(ckpt), '2', '--work-dir',
+         str(tmp_path / 'wd')], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (log, ) = glob.glob(str(tmp_path / 'wd' / '*' / '*.json'))
+    with open(log) as f:
+        metrics = json.loads(f.read().splitlines()[-1])
+
+    with torch.no_grad():
+        image_emb = clip.encode_image(_clip_inputs(paths))
+    expected = _hand_recall(image_emb, captions, _text_embeddings(clip, captions))
+    for key, value in expected.items():
+        assert metrics[key] == pytest.approx(value, abs=1e-3), key

@@ -13,3 +13,5 @@ model = dict(
         type='sfmm.ZeroShotClsHead',
         model_name='ViT-B-16',
         checkpoint='checkpoints/clip/ViT-B-16_openai.bin'))
+# distributed evaluation without DDP, which refuses a model with no trainable parameter
+model_wrapper_cfg = dict(type='sfmm.EvalModelWrapper')

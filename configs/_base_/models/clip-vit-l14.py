@@ -13,3 +13,5 @@ model = dict(
         type='sfmm.ZeroShotClsHead',
         model_name='ViT-L-14',
         checkpoint='checkpoints/clip/ViT-L-14_openai.bin'))
+# distributed evaluation without DDP, which refuses a model with no trainable parameter
+model_wrapper_cfg = dict(type='sfmm.EvalModelWrapper')

@@ -2,5 +2,6 @@
 ``sfmm.CLIPRetriever``)."""
 from .bootstrapper import Bootstrapper
 from .clip_retriever import CLIPRetriever
+from .eval_model_wrapper import EvalModelWrapper
 
-__all__ = ['Bootstrapper', 'CLIPRetriever']
+__all__ = ['Bootstrapper', 'CLIPRetriever', 'EvalModelWrapper']
