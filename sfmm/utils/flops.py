@@ -14,8 +14,9 @@ Counting rules (also documented in ``tools/analysis_tools/get_flops.py`` and
   exactly what an explicit-matmul attention costs under fvcore, so both implementations give the
   same number. With ``attention='skip'`` it is left out, which is what plain fvcore does and
   what the reference figures of the released SparseFormers (SPEC) were measured with.
-- ``nn.MultiheadAttention`` (open_clip's CLIP towers) is traced with PyTorch's fused
-  inference fast path disabled, so it is counted as its projections plus SDPA as above.
+- The trace runs with autograd enabled and PyTorch's ``nn.MultiheadAttention`` fast path
+  disabled, so inference-only fused kernels that fvcore cannot count (the MHA fast path of
+  open_clip's towers, oneDNN Linear epilogues on CPU) fall back to their plain ops.
 - Parameters are those of the image model: every registered parameter of the model (an sfmm
   zero-shot head keeps its text tower outside the module tree, so it is never counted).
 """
@@ -120,12 +121,16 @@ def count_flops(model: nn.Module, inputs: torch.Tensor, attention: str = 'count'
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     analysis.tracer_warnings('none')
-    # nn.MultiheadAttention's fused inference kernel (aten::_native_multi_head_attention)
-    # has no fvcore handle; without it the module runs as linear + SDPA + linear, counted above
+    # Inference-only fused kernels have no fvcore handle (and some cannot be traced):
+    # nn.MultiheadAttention's fast path (aten::_native_multi_head_attention), oneDNN Linear
+    # epilogues (mkldnn::_linear_pointwise) ... They are taken only without autograd, so the
+    # trace runs with autograd on and the fast path off: modules run their plain ops instead
+    # (same maths), which the handles above count.
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
     try:
-        total = int(analysis.total())
+        with torch.enable_grad():
+            total = int(analysis.total())
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
     return total, dict(analysis.unsupported_ops())
@@ -149,6 +154,5 @@ def image_flops_params(model: nn.Module, shape: Sequence[int] = (224, 224),
     param = next(iter(model.parameters()), None)
     device = param.device if param is not None else torch.device('cpu')
     inputs = torch.randn(batch_size, 3, int(shape[0]), int(shape[1]), device=device)
-    with torch.no_grad():
-        flops, skipped = count_flops(ImagePath(model), inputs, attention=attention)
+    flops, skipped = count_flops(ImagePath(model), inputs, attention=attention)
     return flops // batch_size, count_parameters(model), skipped

@@ -110,3 +110,23 @@ def test_multihead_attention_counted_despite_fused_fast_path(attention):
     assert flops == expected
     assert not any('multi_head' in op for op in skipped)
     assert torch.backends.mha.get_fastpath_enabled()  # restored
+
+
+class _FusedWhenNoGrad(nn.Module):
+    """Takes an uncountable 'fused' path without autograd, as oneDNN-fused CPU layers do."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x):
+        x = x.flatten(1)  # (B, 6)
+        if torch.is_grad_enabled():
+            return self.fc(x)
+        return (x.unsqueeze(-1) * self.fc.weight.t()).sum(-2) + self.fc.bias
+
+
+def test_inference_only_fused_paths_are_counted_as_plain_ops():
+    with torch.no_grad():
+        flops, _ = count_flops(_FusedWhenNoGrad().eval(), torch.randn(2, 6, 1, 1))
+    assert flops == 2 * 6 * 4
