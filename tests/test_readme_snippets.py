@@ -73,3 +73,18 @@ def test_open_clip_drop_in_snippet_runs(tmp_path, capsys):
     torch.testing.assert_close(namespace['image_features'], expected)
     torch.testing.assert_close(probs, (100. * expected @ text.t()).softmax(-1))
     assert 'a red box' in capsys.readouterr().out
+
+
+def test_inference_snippet_runs(tmp_path, capsys):
+    from sfmm.apis import init_model
+    cfg = f'{REPO_ROOT}/tests/data/configs/tiny_sf_classifier.py'
+    torch.save(dict(state_dict=init_model(cfg).state_dict()), tmp_path / 'tiny.pth')
+    Image.fromarray(np.random.RandomState(0).randint(0, 255, (40, 52, 3), np.uint8)).save(
+        tmp_path / 'demo.jpg')
+    code = _substitute(_snippet('## Inference from Python'), dict(
+        CONFIG=cfg, CHECKPOINT=str(tmp_path / 'tiny.pth'), IMAGE=str(tmp_path / 'demo.jpg')))
+    exec(compile(code, 'README.md', 'exec'), {})
+    out = capsys.readouterr().out
+    assert re.search(r'^class [01] score 0\.\d+', out, re.M)
+    assert 'embedding (64,)' in out
+    assert 'RoIs (5, 8, 4)' in out and 'points (8, 4, 2)' in out
