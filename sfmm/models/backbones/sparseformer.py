@@ -7,7 +7,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from sfmm.models.layers import (ACTIVATIONS, AdaptiveSamplingMixing, EarlyConv, FocusingUnit,
-                                RoIAdjust, SamplingUnit, TransformerBlock)
+                                RoIAdjust, SamplingUnit, TransformerBlock, fused_linear)
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
@@ -218,7 +218,7 @@ class SparseFormer(BaseModule):
         tokens = self.init_embed.weight.expand(B, N, -1)
         rois = self.init_rois.weight.float().expand(B, N, 4)
         tokens, focus_rois = self.focus(tokens, rois, feat)
-        tokens = self.transition(tokens)
+        tokens = fused_linear(tokens, self.transition)
         tokens, points = self.final(tokens, focus_rois[-1], feat)
         cls = self.cls_token.weight.expand(B, 1, -1).to(tokens.dtype)
         tokens = torch.cat([cls, tokens], dim=1)
