@@ -115,28 +115,6 @@ def set_schedule(cfg, epochs: int, lr: float, log_interval: int) -> None:
     cfg.custom_hooks = hooks
 
 
-def _keep_teacher_state_for_inheritance() -> None:
-    """Work around sfmm.Bootstrapper dropping *every* key of ``teacher.state_dict()``.
-
-    Its state-dict post hook is meant to keep ``teacher.*`` out of the Bootstrapper's
-    checkpoints, but it also empties the teacher's own state dict (prefix ``''``), which
-    ``MMPretrainViTTeacher.inheritable_state_dict`` returns, so inheritance sees no blocks.
-    Only keys under a non-empty prefix are dropped here. A no-op once the hook is fixed.
-    """
-    from sfmm.models.algorithms import bootstrapper
-
-    original = bootstrapper._drop_teacher_keys
-    if getattr(original, '_sfmm_demo_fixed', False):
-        return
-
-    def drop_teacher_keys(module, state_dict, prefix, local_metadata):
-        if prefix:
-            original(module, state_dict, prefix, local_metadata)
-
-    drop_teacher_keys._sfmm_demo_fixed = True
-    bootstrapper._drop_teacher_keys = drop_teacher_keys
-
-
 def _progress_hook(every: int):
     """A hook printing one line per ``every`` iterations and one per epoch (the runner's
     own INFO logging is turned off: it dumps the whole config)."""
@@ -300,7 +278,6 @@ def run(args: argparse.Namespace) -> dict:
         boot_cfg.work_dir = osp.join(work_dir, 'student')
         boot_cfg.randomness = dict(seed=args.seed, deterministic=False)
         set_schedule(boot_cfg, args.student_epochs, args.student_lr, args.log_interval)
-        _keep_teacher_state_for_inheritance()
         model = train(boot_cfg, student_ckpt, args.log_interval)
         if getattr(model, 'inherit_report', None) is not None:
             print(model.inherit_report.summary(), flush=True)

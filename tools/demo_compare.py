@@ -83,7 +83,6 @@ def run(args: argparse.Namespace) -> List[dict]:
             cfg.randomness = dict(seed=t_settings['seed'], deterministic=False)
             if cfg.model.type == 'sfmm.Bootstrapper':
                 cfg.model.teacher.checkpoint = teacher_ckpt
-                demo._keep_teacher_state_for_inheritance()
             demo.set_schedule(cfg, epochs, lr, args.log_interval)
             demo.train(cfg, ckpt, args.log_interval)
             demo._mark(stages, stages_file, name, settings)
