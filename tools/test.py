@@ -97,22 +97,10 @@ def main(argv: Optional[List[str]] = None):
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
+    from sfmm.utils.runner import build_runner
 
-    from sfmm.utils import register_mmengine_safe_globals
-    from sfmm.utils.dist import setup_cpu_distributed
-    register_mmengine_safe_globals()
-
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
-    setup_cpu_distributed(cfg)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    metrics = runner.test()
-    return metrics
+    cfg = merge_args(Config.fromfile(args.config), args)
+    return build_runner(cfg).test()
 
 
 if __name__ == '__main__':

@@ -96,22 +96,11 @@ def main(argv: Optional[List[str]] = None):
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
+    from sfmm.utils.runner import build_runner
 
-    from sfmm.utils import register_mmengine_safe_globals
-    from sfmm.utils.dist import setup_cpu_distributed
-    register_mmengine_safe_globals()
-
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
-    setup_cpu_distributed(cfg)
+    cfg = merge_args(Config.fromfile(args.config), args)
     os.makedirs(cfg.work_dir, exist_ok=True)
-
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     runner.train()
     return runner
 

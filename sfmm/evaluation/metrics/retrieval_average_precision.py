@@ -5,10 +5,9 @@ import torch
 from mmpretrain.evaluation.metrics import \
     RetrievalAveragePrecision as _MMPretrainRetrievalAP
 from mmpretrain.evaluation.metrics.retrieval import _format_pred, _format_target
-from mmpretrain.structures import label_to_onehot
 
 from sfmm.registry import METRICS
-from .retrieval_recall import _as_numpy
+from .retrieval_recall import _as_numpy, _score_and_target
 
 
 def _average_precision(pred: np.ndarray, target: np.ndarray, mode: str) -> float:
@@ -39,14 +38,8 @@ class RetrievalAveragePrecision(_MMPretrainRetrievalAP):
 
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
         for data_sample in data_samples:
-            pred_score = data_sample['pred_score'].clone()
-            if 'gt_score' in data_sample:
-                target = data_sample.get('gt_score').clone()
-            else:
-                target = label_to_onehot(data_sample['gt_label'], pred_score.size()[-1])
             self.results.append(
-                self.calculate(pred_score.unsqueeze(0), target.unsqueeze(0), self.topk,
-                               mode=self.mode))
+                self.calculate(*_score_and_target(data_sample), self.topk, mode=self.mode))
 
     @staticmethod
     def calculate(pred: Union[np.ndarray, torch.Tensor],

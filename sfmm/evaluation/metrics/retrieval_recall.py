@@ -1,4 +1,4 @@
-from typing import List, Optional, Sequence, Union
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -13,6 +13,16 @@ def _as_numpy(x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+def _score_and_target(data_sample: dict) -> Tuple[torch.Tensor, torch.Tensor]:
+    """A sample's (1, M) prediction scores and (1, M) target, as mmpretrain forms them."""
+    pred_score = data_sample['pred_score'].clone()
+    if 'gt_score' in data_sample:
+        target = data_sample.get('gt_score').clone()
+    else:
+        target = label_to_onehot(data_sample['gt_label'], pred_score.size()[-1])
+    return pred_score.unsqueeze(0), target.unsqueeze(0)
 
 
 @METRICS.register_module()
@@ -31,13 +41,7 @@ class RetrievalRecall(_MMPretrainRetrievalRecall):
 
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
         for data_sample in data_samples:
-            pred_score = data_sample['pred_score'].clone()
-            if 'gt_score' in data_sample:
-                target = data_sample.get('gt_score').clone()
-            else:
-                target = label_to_onehot(data_sample['gt_label'], pred_score.size()[-1])
-            self.results.append(
-                self.calculate(pred_score.unsqueeze(0), target.unsqueeze(0), topk=self.topk))
+            self.results.append(self.calculate(*_score_and_target(data_sample), topk=self.topk))
 
     @staticmethod
     def calculate(pred: Union[np.ndarray, torch.Tensor],
