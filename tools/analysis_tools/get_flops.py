@@ -24,12 +24,20 @@ What is counted (the full rules are in ``sfmm/utils/flops.py``):
 - FLOPs follow fvcore: one fused multiply-add = one FLOP (Linear ``T*i*o``, conv
   ``out*Cin*k*k``, matmul/bmm/einsum by shape), LayerNorm 5 per element, bilinear
   ``grid_sample`` 4 per output element; activations, softmax and additions are free.
+- The trace runs with autograd on and PyTorch's MHA fast path off, so inference-only fused
+  kernels (open_clip's ``nn.MultiheadAttention`` fast path, oneDNN Linear epilogues) run as
+  their plain, countable ops.
 - ``--attention count`` (default) adds a handle for ``aten::scaled_dot_product_attention``
   (``q @ k^T`` + ``attn @ v``), so fused and explicit attention cost the same; this gives the
-  paper's figures (SF-B 3.8 G, SF-L 11.4 G, SF-L CLIP 64 tokens 14.8 G, ViT-B/16 17.5 G
-  (17.58), ViT-L/16 61.6 G). ``--attention skip`` leaves it out, as plain fvcore does; this is the
-  convention of SPEC's reference table for the released SparseFormers (3.75 / 11.27 / 3.75
-  / 14.69 G).
+  paper's figures for the full models (SF-B 3.8 G, SF-L 11.4 G, SF-L CLIP 64 tokens 14.8 G,
+  ViT-B/16 17.5 G (17.58), ViT-L/16 61.6 G). ``--attention skip`` leaves it out, as plain
+  fvcore does; this is the convention of SPEC's reference table for the released
+  SparseFormers (3.75 / 11.27 / 3.75 / 14.69 G).
+- The count is of what runs. sfmm's SparseFormer computes only the [CLS] row of its last
+  cortex block when no token output is requested, so the SparseFormer classifiers execute
+  fewer FLOPs than the full architecture (SF-B 3.50 G instead of 3.79 G). To count the full
+  model as the paper and SPEC do, request the tokens:
+  ``--cfg-options "model.backbone.out_keys=(tokens,embed)"``.
 """
 import argparse
 import sys
