@@ -56,6 +56,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--num-vis', type=int, default=6, help='validation images to draw')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--log-interval', type=int, default=10, help='iterations per log line')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch CPU threads for every stage; default: all cores for the '
+                        'ViT teacher and evaluation, 1 for SparseFormer training (its many '
+                        'small ops slow down across threads, badly so on a busy machine)')
     parser.add_argument('--fresh', action='store_true',
                         help='rewrite the data and retrain everything')
     return parser.parse_args(argv)
@@ -140,8 +144,15 @@ def _progress_hook(every: int):
     return _Progress()
 
 
-def train(cfg, out_file: str, log_interval: int = 10):
+def train(cfg, out_file: str, log_interval: int = 10, threads: Optional[int] = None):
     """Train ``cfg`` with an mmengine Runner and save its final weights to ``out_file``.
+
+    Args:
+        cfg (Config): The training config.
+        out_file (str): Where the final state dict goes (``{'state_dict': ...}``).
+        log_interval (int): Iterations per progress line. Defaults to 10.
+        threads (int, optional): torch CPU threads while training (restored afterwards).
+            Defaults to None (unchanged).
 
     Returns:
         The trained model.
@@ -152,7 +163,13 @@ def train(cfg, out_file: str, log_interval: int = 10):
     cfg.log_level = 'ERROR'
     runner = Runner.from_cfg(cfg)
     runner.register_hook(_progress_hook(log_interval))
-    runner.train()
+    old_threads = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        runner.train()
+    finally:
+        torch.set_num_threads(old_threads)
     state = {k: v.detach().cpu() for k, v in runner.model.state_dict().items()}
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     torch.save(dict(state_dict=state, meta=dict(config=osp.basename(cfg.filename))),
@@ -223,6 +240,9 @@ def run(args: argparse.Namespace) -> dict:
     from sfmm.datasets import ProceduralScenes
     from sfmm.utils import register_mmengine_safe_globals
     register_mmengine_safe_globals()
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
 
     work_dir = args.work_dir
     if args.fresh and osp.isdir(work_dir):
@@ -261,7 +281,7 @@ def run(args: argparse.Namespace) -> dict:
     else:
         train_cfg = copy.deepcopy(teacher_cfg)
         set_schedule(train_cfg, args.teacher_epochs, args.teacher_lr, args.log_interval)
-        train(train_cfg, teacher_ckpt, args.log_interval)
+        train(train_cfg, teacher_ckpt, args.log_interval, args.threads)
         _mark(stages, stages_file, 'teacher', t_settings)
 
     # 3. student
@@ -278,7 +298,7 @@ def run(args: argparse.Namespace) -> dict:
         boot_cfg.work_dir = osp.join(work_dir, 'student')
         boot_cfg.randomness = dict(seed=args.seed, deterministic=False)
         set_schedule(boot_cfg, args.student_epochs, args.student_lr, args.log_interval)
-        model = train(boot_cfg, student_ckpt, args.log_interval)
+        model = train(boot_cfg, student_ckpt, args.log_interval, args.threads or 1)
         if getattr(model, 'inherit_report', None) is not None:
             print(model.inherit_report.summary(), flush=True)
         _mark(stages, stages_file, 'student', s_settings)

@@ -36,6 +36,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--work-dir', default='work_dirs/demo', help="tools/demo.py's work dir")
     parser.add_argument('--fresh', action='store_true', help='retrain the baselines')
     parser.add_argument('--log-interval', type=int, default=10)
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch CPU threads for training (default 1, see tools/demo.py)')
     return parser.parse_args(argv)
 
 
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> List[dict]:
             if cfg.model.type == 'sfmm.Bootstrapper':
                 cfg.model.teacher.checkpoint = teacher_ckpt
             demo.set_schedule(cfg, epochs, lr, args.log_interval)
-            demo.train(cfg, ckpt, args.log_interval)
+            demo.train(cfg, ckpt, args.log_interval, args.threads or 1)
             demo._mark(stages, stages_file, name, settings)
         top1 = float(demo.evaluate(student_cfg, ckpt)['accuracy/top1'])
         print(f'{name} top-1 {top1:.2f}', flush=True)
