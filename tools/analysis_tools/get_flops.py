@@ -3,7 +3,7 @@
 Examples:
     python tools/analysis_tools/get_flops.py configs/classification/sf-b_augreg_in1k.py
     python tools/analysis_tools/get_flops.py configs/classification/sf-l_clip_in1k-zeroshot.py \
-        --shape 224 224 --attention skip
+        --shape 224 224 --attention count
 
 Prints exactly two lines on stdout::
 
@@ -27,17 +27,17 @@ What is counted (the full rules are in ``sfmm/utils/flops.py``):
 - The trace runs with autograd on and PyTorch's MHA fast path off, so inference-only fused
   kernels (open_clip's ``nn.MultiheadAttention`` fast path, oneDNN Linear epilogues) run as
   their plain, countable ops.
-- ``--attention count`` (default) adds a handle for ``aten::scaled_dot_product_attention``
-  (``q @ k^T`` + ``attn @ v``), so fused and explicit attention cost the same; this gives the
-  paper's figures for the full models (SF-B 3.8 G, SF-L 11.4 G, SF-L CLIP 64 tokens 14.8 G,
-  ViT-B/16 17.5 G (17.58), ViT-L/16 61.6 G). ``--attention skip`` leaves it out, as plain
-  fvcore does; this is the convention of SPEC's reference table for the released
-  SparseFormers (3.75 / 11.27 / 3.75 / 14.69 G).
-- The count is of what runs. sfmm's SparseFormer computes only the [CLS] row of its last
-  cortex block when no token output is requested, so the SparseFormer classifiers execute
-  fewer FLOPs than the full architecture (SF-B 3.50 G instead of 3.79 G). To count the full
-  model as the paper and SPEC do, request the tokens:
-  ``--cfg-options "model.backbone.out_keys=(tokens,embed)"``.
+- Attention: fvcore has no handle for ``aten::scaled_dot_product_attention``.
+  ``--attention skip`` (default) leaves it out, as plain fvcore does: this is the convention
+  of SPEC's reference table for the released SparseFormers, which the full models match to
+  0.05% (SF-B 3.75, SF-L 11.27, SF-B CLIP 3.75, SF-L CLIP 64 tokens 14.69 G).
+  ``--attention count`` adds it as its two products (``q @ k^T`` + ``attn @ v``), so fused
+  and explicit attention cost the same; this gives the paper's figures (SF-B 3.8 G, SF-L
+  11.4 G, SF-L CLIP 14.8 G, ViT-B/16 17.5 G (17.58), ViT-L/16 61.6 G).
+- The architecture is counted in full by default. At inference sfmm's SparseFormer computes
+  only the [CLS] row of its last cortex block when no token output is requested (same
+  logits, fewer FLOPs: SF-B 3.47 G instead of 3.75 G); ``--executed`` counts that path,
+  i.e. what actually runs.
 """
 import argparse
 import sys
@@ -52,9 +52,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='config file path')
     parser.add_argument('--shape', type=int, nargs='+', default=[224, 224],
                         help='input size: H W, or one value for a square input')
-    parser.add_argument('--attention', choices=['count', 'skip'], default='count',
-                        help='count scaled-dot-product attention as its two matmuls '
-                        '(default) or skip it as plain fvcore does')
+    parser.add_argument('--attention', choices=['count', 'skip'], default='skip',
+                        help='skip scaled-dot-product attention as plain fvcore does '
+                        "(default, SPEC's convention) or count it as its two matmuls")
+    parser.add_argument('--executed', action='store_true',
+                        help='count what runs: a SparseFormer that outputs no tokens '
+                        'computes only the [CLS] row of its last block')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys (applied last)')
     args = parser.parse_args(argv)
@@ -65,15 +68,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def get_flops(config: str, shape: Sequence[int] = (224, 224), attention: str = 'count',
-              cfg_options: Optional[dict] = None):
+def get_flops(config: str, shape: Sequence[int] = (224, 224), attention: str = 'skip',
+              cfg_options: Optional[dict] = None, executed: bool = False):
     """Build the config's model and count it.
 
     Args:
         config (str): config file path.
         shape (Sequence[int]): input ``(H, W)``. Defaults to ``(224, 224)``.
-        attention (str): ``'count'`` or ``'skip'``. Defaults to ``'count'``.
+        attention (str): ``'count'`` or ``'skip'``. Defaults to ``'skip'``.
         cfg_options (dict, optional): config overrides. Defaults to None.
+        executed (bool): Count the executed path instead of the full architecture (see
+            :func:`full_architecture`). Defaults to False.
 
     Returns:
         tuple[int, int, dict]: FLOPs per image, parameters, ops fvcore skipped.
@@ -85,7 +90,21 @@ def get_flops(config: str, shape: Sequence[int] = (224, 224), attention: str = '
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     model = build_model_from_cfg(cfg)
+    if not executed:
+        full_architecture(model)
     return image_flops_params(model, shape=shape, attention=attention)
+
+
+def full_architecture(model) -> None:
+    """Make every SparseFormer in ``model`` compute all tokens of its last cortex block.
+
+    Without a token output a SparseFormer runs only the [CLS] row there; requesting
+    ``'tokens'`` first keeps the embedding last, where heads read it.
+    """
+    from sfmm.models.backbones import SparseFormer
+    for module in model.modules():
+        if isinstance(module, SparseFormer) and 'tokens' not in module.out_keys:
+            module.out_keys = ('tokens', ) + tuple(module.out_keys)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -93,10 +112,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         flops, params, skipped = get_flops(args.config, args.shape, args.attention,
-                                           args.cfg_options)
+                                           args.cfg_options, args.executed)
     print(f'Params: {params / 1e6:.6g} M')
     print(f'FLOPs: {flops / 1e9:.6g} G')
-    print(f'input {args.shape[0]}x{args.shape[1]}, attention={args.attention}; ops without '
+    print(f'input {args.shape[0]}x{args.shape[1]}, attention={args.attention}, '
+          f'{"executed path" if args.executed else "full architecture"}; ops without '
           f'a FLOP handle (not counted): {dict(sorted(skipped.items())) or "none"}',
           file=sys.stderr)
 
