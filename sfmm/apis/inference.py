@@ -62,6 +62,10 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     cfg = _load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     model_cfg = copy.deepcopy(cfg.model)
+    # as mmengine's Runner does: a top-level data_preprocessor (the mmpretrain convention)
+    # fills in the model's
+    if cfg.get('data_preprocessor', None) is not None:
+        model_cfg.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
     if checkpoint is not None:
         _drop_pretrained(model_cfg)
     model = MODELS.build(model_cfg)

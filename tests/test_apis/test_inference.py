@@ -74,3 +74,11 @@ def test_to_uint8_rgb_rules():
     assert to_uint8_rgb(rgba).tolist() == [[[7, 0, 0]]]
     with pytest.raises(ValueError, match='5'):
         to_uint8_rgb(np.zeros((2, 2, 5), dtype=np.uint8))
+
+
+def test_top_level_data_preprocessor_is_used(checkpoint):
+    # tiny_classifier.py sets mean = std = 127.5 at the top level, as mmpretrain configs do
+    model = init_model(CFG, checkpoint[0])
+    assert model.data_preprocessor.mean.flatten().tolist() == [127.5] * 3
+    assert model.data_preprocessor.std.flatten().tolist() == [127.5] * 3
+    assert model.data_preprocessor.to_rgb
