@@ -55,3 +55,52 @@ def write_tiny_imagenet(root: str, classes=('a', 'b'), per_class: int = 4, size:
 @pytest.fixture
 def tiny_imagenet(tmp_path) -> str:
     return write_tiny_imagenet(str(tmp_path / 'imagenet'))
+
+
+def write_unlabeled_images(root: str, n_pairs: int = 8, size: int = 64, seed: int = 0) -> str:
+    """Unlabeled images for a folder-scanning CustomDataset (``train/x/*.png``); files 2k and
+    2k+1 (in name order) are identical, so rank-split batches carry the same content."""
+    import os
+
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    os.makedirs(osp.join(root, 'train', 'x'), exist_ok=True)
+    for k in range(n_pairs):
+        img = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+        for j in range(2):
+            Image.fromarray(img).save(osp.join(root, 'train', 'x', f'{2 * k + j:03d}.png'))
+    return root
+
+
+def save_random_demo_teacher(path: str) -> str:
+    """A randomly initialised demo ViT teacher (configs/demo/vit-demo_demo-in.py), saved as
+    the mmpretrain checkpoint the demo bootstrap config reads."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/demo/vit-demo_demo-in.py'))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        torch.manual_seed(0)
+        teacher = MODELS.build(cfg.model)
+    torch.save(dict(state_dict=teacher.state_dict()), path)
+    return path
+
+
+def write_demo_boot_config(path: str, data_root: str, teacher: str, extra: str = '',
+                           batch_size: int = 64) -> str:
+    """The demo bootstrap config on ``data_root`` with ``teacher``, without random flips."""
+    base = osp.join(REPO_ROOT, 'configs/demo/sf-demo_vit-demo.py')
+    with open(path, 'w') as f:
+        f.write(f"_base_ = [{base!r}]\n"
+                f"model = dict(teacher=dict(checkpoint={teacher!r}))\n"
+                "_pipe = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]\n"
+                f"train_dataloader = dict(batch_size={batch_size}, sampler=dict(shuffle=False), "
+                f"dataset=dict(data_root={data_root!r}, pipeline=_pipe))\n"
+                "train_cfg = dict(max_epochs=2, val_interval=100)\n"
+                "default_hooks = dict(logger=dict(interval=1), "
+                "checkpoint=dict(interval=1, max_keep_ckpts=-1))\n"
+                + extra)
+    return path

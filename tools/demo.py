@@ -213,9 +213,6 @@ def draw_figure(cfg, checkpoint: str, images: List[str], labels: List[int],
     from sfmm.apis import inference_model, init_model
     from sfmm.visualization import draw_rois_and_points
 
-    cfg = copy.deepcopy(cfg)
-    # the runner merges the top-level data preprocessor into the model; init_model does not
-    cfg.model.data_preprocessor = cfg.data_preprocessor
     model = init_model(cfg, checkpoint)
     rows = []
     tmp = out_file + '.rows'

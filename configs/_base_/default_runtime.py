@@ -6,11 +6,13 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # atomic writes: a crash while saving never leaves a truncated checkpoint
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
+                    backend_args=dict(backend='sfmm_atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False))
-# lets mmengine 0.10.7 load its own checkpoints on torch >= 2.6 (see sfmm.engine.hooks)
-custom_hooks = [dict(type='sfmm.CheckpointCompatHook')]
+# load mmengine checkpoints on torch >= 2.6; stop on a NaN/Inf loss (see sfmm.engine.hooks)
+custom_hooks = [dict(type='sfmm.CheckpointCompatHook'), dict(type='sfmm.NonFiniteLossHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -6,8 +6,8 @@ env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'))
-# lets mmengine 0.10.7 load its own checkpoints on torch >= 2.6 (see sfmm.engine.hooks)
-custom_hooks = [dict(type='sfmm.CheckpointCompatHook')]
+# load mmengine checkpoints on torch >= 2.6; stop on a NaN/Inf loss (see sfmm.engine.hooks)
+custom_hooks = [dict(type='sfmm.CheckpointCompatHook'), dict(type='sfmm.NonFiniteLossHook')]
 
 vis_backends = [dict(type='LocalVisBackend')]
 # no fixed `name`: each runner gets its own visualizer instance (named after the experiment),

@@ -24,5 +24,6 @@ test_cfg = None
 # schedule: inherited tunable blocks frozen during the warm-up epoch (epoch 0)
 custom_hooks = [
     dict(type='sfmm.CheckpointCompatHook'),
+    dict(type='sfmm.NonFiniteLossHook'),
     dict(type='sfmm.WarmupFreezeHook', unfreeze_at=1),
 ]

@@ -18,4 +18,4 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=5, val_interval=1)
-custom_hooks = [dict(type='sfmm.CheckpointCompatHook')]
+custom_hooks = [dict(type='sfmm.CheckpointCompatHook'), dict(type='sfmm.NonFiniteLossHook')]

@@ -14,5 +14,6 @@ _base_ = [
 # schedule: inherited tunable blocks frozen during the warm-up epoch (epoch 0)
 custom_hooks = [
     dict(type='sfmm.CheckpointCompatHook'),
+    dict(type='sfmm.NonFiniteLossHook'),
     dict(type='sfmm.WarmupFreezeHook', unfreeze_at=1),
 ]

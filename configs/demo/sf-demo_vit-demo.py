@@ -30,6 +30,7 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
 custom_hooks = [
     dict(type='sfmm.CheckpointCompatHook'),
+    dict(type='sfmm.NonFiniteLossHook'),
     dict(type='sfmm.WarmupFreezeHook', unfreeze_at=1),
 ]
 # DDP: the warm-up hook toggles requires_grad of wrapped parameters (see WarmupFreezeHook)

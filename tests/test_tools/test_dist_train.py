@@ -10,7 +10,8 @@ import sys
 
 import torch
 
-from conftest import REPO_ROOT
+from conftest import (REPO_ROOT, save_random_demo_teacher, write_demo_boot_config,
+                      write_unlabeled_images)
 
 
 def _free_port() -> int:
@@ -31,52 +32,19 @@ def _run(cmd, env):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
-def _write_pair_images(root, n_pairs=8, size=64, seed=0):
-    """Unlabeled images for a folder-scanning CustomDataset: files 2k and 2k+1 (in name
-    order) are identical."""
-    import numpy as np
-    from PIL import Image
-    rng = np.random.default_rng(seed)
-    os.makedirs(osp.join(root, 'train', 'x'), exist_ok=True)
-    for k in range(n_pairs):
-        img = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
-        for j in range(2):
-            Image.fromarray(img).save(osp.join(root, 'train', 'x', f'{2 * k + j:03d}.png'))
-    return root
-
-
 def test_two_gloo_ranks_bootstrap_demo_config(tmp_path):
     """The demo bootstrap config (frozen teacher, frozen and warm-up-frozen blocks) under
     DDP on 2 gloo ranks: same loss curve and weights as 1 process with the same total batch,
     across the warm-up release at epoch 1."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmpretrain.registry import MODELS
-
-    data = _write_pair_images(str(tmp_path / 'data'))
-    teacher_cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/demo/vit-demo_demo-in.py'))
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    teacher = MODELS.build(teacher_cfg.model)
-    teacher_ckpt = str(tmp_path / 'teacher.pth')
-    torch.save(dict(state_dict=teacher.state_dict()), teacher_ckpt)
-
-    base = osp.join(REPO_ROOT, 'configs/demo/sf-demo_vit-demo.py')
-    cfg = tmp_path / 'boot.py'
-    cfg.write_text(
-        f"_base_ = [{base!r}]\n"
-        f"model = dict(teacher=dict(checkpoint={teacher_ckpt!r}))\n"
-        "_pipe = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]\n"
-        "train_dataloader = dict(sampler=dict(shuffle=False), "
-        f"dataset=dict(data_root={data!r}, pipeline=_pipe))\n"
-        "train_cfg = dict(max_epochs=2, val_interval=100)\n"
-        "default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))\n")
+    data = write_unlabeled_images(str(tmp_path / 'data'))
+    teacher_ckpt = save_random_demo_teacher(str(tmp_path / 'teacher.pth'))
+    cfg = write_demo_boot_config(str(tmp_path / 'boot.py'), data, teacher_ckpt)
     env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1',
                PORT=str(_free_port()))
     single, double = str(tmp_path / 'single'), str(tmp_path / 'double')
-    _run([sys.executable, 'tools/train.py', str(cfg), '--work-dir', single,
+    _run([sys.executable, 'tools/train.py', cfg, '--work-dir', single,
           '--cfg-options', 'train_dataloader.batch_size=8'], env)
-    _run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir', double,
+    _run(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', double,
           '--cfg-options', 'train_dataloader.batch_size=4'], env)
 
     loss_1, loss_2 = _losses(single), _losses(double)

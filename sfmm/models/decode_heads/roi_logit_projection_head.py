@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from sfmm.models.layers import TransformerBlock
@@ -126,10 +127,13 @@ class RoILogitProjectionHead(BaseDecodeHead):
         if geo_scale_init <= 0:
             raise ValueError(f'geo_scale_init must be > 0, got {geo_scale_init}')
         kwargs.setdefault('dropout_ratio', 0.)
-        super().__init__(
-            in_channels=list(in_channels), channels=channels, num_classes=num_classes,
-            input_transform=input_transform, in_index=list(in_index), init_cfg=init_cfg,
-            **kwargs)
+        # an mmseg head: unscoped loss types (CrossEntropyLoss ...) are mmseg's, whatever
+        # default scope the caller is in (mmpretrain has a different CrossEntropyLoss)
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            super().__init__(
+                in_channels=list(in_channels), channels=channels, num_classes=num_classes,
+                input_transform=input_transform, in_index=list(in_index), init_cfg=init_cfg,
+                **kwargs)
         # BaseDecodeHead's 1x1 ``conv_seg`` classifies pixel features; this head classifies
         # tokens instead, so the unused layer is removed (no dead parameters under DDP).
         del self.conv_seg

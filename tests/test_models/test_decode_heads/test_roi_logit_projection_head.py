@@ -185,3 +185,11 @@ def test_query_scale_upsamples_dense_logits():
     torch.testing.assert_close(attn.sum(-1), torch.ones(2, 256))
     with pytest.raises(ValueError, match='query_scale'):
         _head(query_scale=0)
+
+
+def test_losses_resolve_in_mmseg_scope_from_any_default_scope():
+    from mmengine.registry import DefaultScope
+    from mmseg.models.losses import CrossEntropyLoss
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        head = _head()
+    assert isinstance(head.loss_decode, CrossEntropyLoss)
