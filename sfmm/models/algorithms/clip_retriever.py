@@ -8,6 +8,7 @@ from mmengine import dist
 from mmengine.model import BaseModel
 from torch import nn
 
+from sfmm.models.utils.clip_text import resolve_clip_text_cfg
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
@@ -91,18 +92,7 @@ class CLIPRetriever(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        import open_clip
-        if text_model_cfg is None:
-            if ':' in text_model_name:
-                raise ValueError(f'text_model_name {text_model_name!r}: hub names are not '
-                                 'allowed (nothing is downloaded); use a built-in name')
-            text_model_cfg = open_clip.get_model_config(text_model_name)
-            if text_model_cfg is None:
-                raise ValueError(f'unknown open_clip model {text_model_name!r}')
-        text_cfg = dict(text_model_cfg['text_cfg'])
-        if text_cfg.get('hf_model_name') or text_cfg.get('hf_tokenizer_name'):
-            raise ValueError(f'{text_model_name}: only CLIP-style text towers with the '
-                             'built-in BPE tokenizer are supported')
+        text_model_cfg, text_cfg = resolve_clip_text_cfg(text_model_name, text_model_cfg)
         self.backbone = MODELS.build(backbone)
         self.text_model_name = text_model_name
         self.text_model_cfg = dict(text_model_cfg)

@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
+from sfmm.models.utils.clip_text import resolve_clip_text_cfg
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
@@ -87,18 +88,7 @@ class ZeroShotClsHead(BaseModule):
                  batch_size: int = 500,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        import open_clip
-        if model_cfg is None:
-            if ':' in model_name:
-                raise ValueError(f'model_name {model_name!r}: hub names are not allowed '
-                                 '(nothing is downloaded); use a built-in open_clip name')
-            model_cfg = open_clip.get_model_config(model_name)
-            if model_cfg is None:
-                raise ValueError(f'unknown open_clip model {model_name!r}')
-        text_cfg = dict(model_cfg['text_cfg'])
-        if text_cfg.get('hf_model_name') or text_cfg.get('hf_tokenizer_name'):
-            raise ValueError(f'{model_name}: only CLIP-style text towers with the built-in '
-                             'BPE tokenizer are supported (no Hugging Face text models)')
+        model_cfg, text_cfg = resolve_clip_text_cfg(model_name, model_cfg)
         self.model_name = model_name
         self.model_cfg = dict(model_cfg)
         self.embed_dims = int(model_cfg['embed_dim'])
