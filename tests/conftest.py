@@ -100,6 +100,7 @@ def write_demo_boot_config(path: str, data_root: str, teacher: str, extra: str =
                 f"train_dataloader = dict(batch_size={batch_size}, sampler=dict(shuffle=False), "
                 f"dataset=dict(data_root={data_root!r}, pipeline=_pipe))\n"
                 "train_cfg = dict(max_epochs=2, val_interval=100)\n"
+                "val_cfg = None\nval_dataloader = None\nval_evaluator = None\n"
                 "default_hooks = dict(logger=dict(interval=1), "
                 "checkpoint=dict(interval=1, max_keep_ckpts=-1))\n"
                 + extra)
