@@ -1,5 +1,4 @@
 """Zero-shot image-text retrieval: a CLIP-aligned image encoder and CLIP's frozen text tower."""
-import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -8,7 +7,7 @@ from mmengine import dist
 from mmengine.model import BaseModel
 from torch import nn
 
-from sfmm.models.utils.clip_text import resolve_clip_text_cfg
+from sfmm.models.utils.clip_text import read_clip_state_dict, resolve_clip_text_cfg
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
@@ -114,7 +113,7 @@ class CLIPRetriever(BaseModel):
         tower = _build_text_tower(self.embed_dims, self.text_model_cfg['text_cfg'],
                                   quick_gelu=self.quick_gelu)
         if self.text_checkpoint is not None:
-            state = _read_clip_state_dict(self.text_checkpoint)
+            state = read_clip_state_dict(self.text_checkpoint, 'CLIPRetriever')
             text_sd = {k: v.float() for k, v in state.items()
                        if not k.startswith(_NON_TEXT_PREFIXES) and k not in _NON_TEXT_KEYS}
             if text_sd and all(k.startswith('text.') for k in text_sd):
@@ -294,20 +293,6 @@ def _sample(data_sample_cls, score: Tensor, gt: Tensor):
     sample.set_pred_score(score.clone())
     sample.set_gt_label(gt.cpu())
     return sample
-
-
-def _read_clip_state_dict(path: str) -> Dict[str, Tensor]:
-    """A CLIP state dict from an OpenAI TorchScript archive or an open_clip file."""
-    from sfmm.models.teachers.base_teacher import BaseTeacher
-    from sfmm.models.teachers.open_clip_teacher import _is_torchscript
-    path = os.path.expanduser(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f'CLIPRetriever: CLIP weights not found at {path!r}. sfmm never downloads weights; '
-            'place the OpenAI .pt or open_clip_pytorch_model.bin there.')
-    if _is_torchscript(path):
-        return torch.jit.load(path, map_location='cpu').state_dict()
-    return BaseTeacher.read_state_dict(path)
 
 
 __all__ = ['CLIPRetriever']

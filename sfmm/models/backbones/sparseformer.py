@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 
 from sfmm.models.layers import (ACTIVATIONS, AdaptiveSamplingMixing, EarlyConv, FocusingUnit,
                                 RoIAdjust, SamplingUnit, TransformerBlock, fused_linear)
+from sfmm.models.utils.weight_init import init_linear_and_norm
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
@@ -174,14 +175,7 @@ class SparseFormer(BaseModule):
         early conv), [CLS] and stage embeddings standard normal, the initial embedding
         truncated normal std 1 (cut at +-2) and the initial RoI grid.
         """
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_linear_and_norm(self)
         for m in self.modules():
             if isinstance(m, (EarlyConv, AdaptiveSamplingMixing, RoIAdjust)):
                 m.reset_parameters()

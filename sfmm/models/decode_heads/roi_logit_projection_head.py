@@ -9,6 +9,7 @@ from mmengine.registry import DefaultScope
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from sfmm.models.layers import TransformerBlock
+from sfmm.models.utils.weight_init import init_linear_and_norm
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
@@ -171,14 +172,7 @@ class RoILogitProjectionHead(BaseDecodeHead):
         if self.init_cfg is not None:
             super().init_weights()
             return
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_linear_and_norm(self)
         self._is_init = True
 
     # ------------------------------------------------------------------ pieces

@@ -12,7 +12,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
-from sfmm.models.utils.clip_text import resolve_clip_text_cfg
+from sfmm.models.utils.clip_text import read_clip_state_dict, resolve_clip_text_cfg
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
@@ -123,7 +123,7 @@ class ZeroShotClsHead(BaseModule):
                                   self.model_cfg.get('quick_gelu', False))
         scale = 100.
         if self.checkpoint is not None:
-            state_dict = self._read_checkpoint(self.checkpoint)
+            state_dict = read_clip_state_dict(self.checkpoint, 'ZeroShotClsHead')
             if 'logit_scale' in state_dict:
                 scale = float(state_dict['logit_scale'].float().exp())
             text_sd = {
@@ -137,21 +137,6 @@ class ZeroShotClsHead(BaseModule):
                       'initialised (tests only)', logger='current')
         tower.eval().requires_grad_(False)
         return tower, scale
-
-    @staticmethod
-    def _read_checkpoint(path: str) -> dict:
-        import os
-
-        from sfmm.models.teachers.base_teacher import BaseTeacher
-        from sfmm.models.teachers.open_clip_teacher import _is_torchscript
-        path = os.path.expanduser(path)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f'ZeroShotClsHead: CLIP weights not found at {path!r}. sfmm never downloads '
-                'weights; place the OpenAI .pt or open_clip_pytorch_model.bin there.')
-        if _is_torchscript(path):
-            return torch.jit.load(path, map_location='cpu').state_dict()
-        return BaseTeacher.read_state_dict(path)
 
     @torch.no_grad()
     def encode_classes(self, device: Optional[torch.device] = None) -> Tensor:
