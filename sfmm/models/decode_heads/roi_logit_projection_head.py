@@ -50,9 +50,12 @@ class RoILogitProjectionHead(BaseDecodeHead):
       edge gets -0.5 per axis, one RoI width away -2, two widths away -8. ``s`` is a learnable
       positive scalar (stored as ``log s``) unless ``geo_scale_learnable=False``.
 
-    The attention runs in float32 (also under autocast), over chunks of
-    ``attn_chunk_size`` pixels if set, so a 512x512 input (16384 pixels x 256 tokens) needs
-    one ``(B, 16384, 256)`` score tensor at most.
+    The attention runs in float32 (also under autocast), over chunks of whole pixel rows
+    (at most ``attn_chunk_size`` pixels, at least one row) if set, so a 512x512 input
+    (16384 pixels x 256 tokens) needs one ``(B, 16384, 256)`` score tensor at most. Both
+    biases are added in place to the scores as a row term plus a column term (``B_geo`` is
+    separable in ``dx`` and ``dy``; ``B_pred`` joins the column term), so no second
+    pixels-by-tokens tensor is built.
 
     Inputs (selected by ``in_index`` from the SparseFormer outputs, in this order):
     ``feat_map`` (B, C, h, w), ``rois`` (B, R+1, N, 4) or (B, N, 4) ``x1y1x2y2`` in [0, 1]
@@ -80,7 +83,8 @@ class RoILogitProjectionHead(BaseDecodeHead):
             Defaults to True.
         min_roi_size (float): RoI width/height are clamped to at least this (normalised)
             value in ``B_geo``. Defaults to 1e-3.
-        attn_chunk_size (int, optional): Pixels per attention chunk; None for all at once.
+        attn_chunk_size (int, optional): Pixels per attention chunk (rounded down to whole
+            rows, at least one); None for all at once.
             Defaults to None.
         query_scale (int): Bilinear upsampling factor of the early-conv map before the query
             conv, so the dense logits come out at stride ``4 / query_scale``. 1 is SPEC's
@@ -192,6 +196,29 @@ class RoILogitProjectionHead(BaseDecodeHead):
         """The current scale ``s`` of the geometric bias (None when it is off)."""
         return None if self.geo_log_scale is None else self.geo_log_scale.exp()
 
+    def _axis_biases(self, rois: Tensor, size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+        """``B_geo`` split by axis: it is a sum of a row term and a column term.
+
+        Args:
+            rois (Tensor): Final RoIs (B, N, 4), ``x1y1x2y2`` in [0, 1].
+            size (tuple[int, int]): ``(h, w)`` of the query map.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``-s (dy/h_n)^2 / 2`` for each pixel row (B, h, N) and
+            ``-s (dx/w_n)^2 / 2`` for each pixel column (B, w, N), float32.
+        """
+        h, w = size
+        rois = rois.float()
+        scale = -0.5 * self.geo_scale.float()
+        cx, cy = (rois[..., 0] + rois[..., 2]) / 2, (rois[..., 1] + rois[..., 3]) / 2
+        rw = (rois[..., 2] - rois[..., 0]).abs().clamp(min=self.min_roi_size)
+        rh = (rois[..., 3] - rois[..., 1]).abs().clamp(min=self.min_roi_size)
+        ys = (torch.arange(h, device=rois.device, dtype=torch.float32) + 0.5) / h
+        xs = (torch.arange(w, device=rois.device, dtype=torch.float32) + 0.5) / w
+        rows = ((ys[None, :, None] - cy[:, None, :]) / rh[:, None, :]).square() * scale
+        cols = ((xs[None, :, None] - cx[:, None, :]) / rw[:, None, :]).square() * scale
+        return rows, cols
+
     def geometric_bias(self, rois: Tensor, size: Tuple[int, int], start: int = 0,
                        stop: Optional[int] = None) -> Tensor:
         """``B_geo`` for the pixel centres of an ``h x w`` map (rows ``start:stop``).
@@ -207,16 +234,37 @@ class RoILogitProjectionHead(BaseDecodeHead):
         """
         h, w = size
         stop = h * w if stop is None else stop
-        rois = rois.float()
-        cx, cy = (rois[..., 0] + rois[..., 2]) / 2, (rois[..., 1] + rois[..., 3]) / 2
-        rw = (rois[..., 2] - rois[..., 0]).abs().clamp(min=self.min_roi_size)
-        rh = (rois[..., 3] - rois[..., 1]).abs().clamp(min=self.min_roi_size)
+        rows, cols = self._axis_biases(rois, size)
         index = torch.arange(start, stop, device=rois.device)
-        ys = (torch.div(index, w, rounding_mode='floor').float() + 0.5) / h
-        xs = ((index % w).float() + 0.5) / w
-        dy = (ys[None, :, None] - cy[:, None, :]) / rh[:, None, :]
-        dx = (xs[None, :, None] - cx[:, None, :]) / rw[:, None, :]
-        return (dx.square() + dy.square()) * (-0.5 * self.geo_scale.float())
+        return rows[:, torch.div(index, w, rounding_mode='floor')] + cols[:, index % w]
+
+    def _biases(self, keys: Tensor, rois: Tensor,
+                size: Tuple[int, int]) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        """``B_geo + B_pred`` as a row term (B, h, N) and a column term (B, w or 1, N)."""
+        rows = cols = None
+        if self.use_geometric_bias:
+            rows, cols = self._axis_biases(rois, size)
+        if self.use_predictive_bias:
+            pred = self.pred_bias(keys.float()).float().transpose(1, 2)  # (B, 1, N)
+            cols = pred if cols is None else cols + pred
+        return rows, cols
+
+    @staticmethod
+    def _scores(query: Tensor, keys: Tensor, rows: Optional[Tensor], cols: Optional[Tensor],
+                width: int) -> Tensor:
+        """Biased scores (B, r*w, N) of the queries of ``r`` whole pixel rows.
+
+        The biases are added in place through a (B, r, w, N) view: ``B_geo`` is a row term
+        plus a column term, so no (pixels x tokens) bias tensor is ever built.
+        """
+        query, keys = query.float(), keys.float()
+        scores = query @ (keys * keys.shape[-1] ** -0.5).transpose(1, 2)
+        grid = scores.view(scores.shape[0], -1, width, scores.shape[-1])
+        if rows is not None:
+            grid.add_(rows[:, :, None])
+        if cols is not None:
+            grid.add_(cols[:, None])
+        return scores
 
     def token_logits(self, tokens: Tensor) -> Tuple[Tensor, Tensor]:
         """Reduce, process and classify the latent tokens.
@@ -253,18 +301,9 @@ class RoILogitProjectionHead(BaseDecodeHead):
         feat, rois, tokens = self._split_inputs(inputs)
         keys, _ = self.token_logits(tokens)
         query = self.queries(feat)
-        return self._scores(query.flatten(2).transpose(1, 2), keys, rois,
-                            query.shape[-2:]).softmax(-1)
-
-    def _scores(self, query: Tensor, keys: Tensor, rois: Tensor, size: Tuple[int, int],
-                start: int = 0, stop: Optional[int] = None) -> Tensor:
-        query, keys = query.float(), keys.float()
-        scores = query @ keys.transpose(1, 2) / math.sqrt(keys.shape[-1])
-        if self.use_predictive_bias:
-            scores = scores + self.pred_bias(keys).float().transpose(1, 2)
-        if self.use_geometric_bias:
-            scores = scores + self.geometric_bias(rois, size, start, stop)
-        return scores
+        rows, cols = self._biases(keys, rois, query.shape[-2:])
+        return self._scores(query.flatten(2).transpose(1, 2), keys, rows, cols,
+                            query.shape[-1]).softmax(-1)
 
     # ------------------------------------------------------------------ mmseg contract
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
@@ -285,11 +324,14 @@ class RoILogitProjectionHead(BaseDecodeHead):
         query = query.flatten(2).transpose(1, 2)
         values = token_logits.float()
         with torch.autocast(device_type=query.device.type, enabled=False):
-            step = self.attn_chunk_size or h * w
+            rows, cols = self._biases(keys, rois, (h, w))
+            # whole pixel rows per chunk: at most attn_chunk_size pixels, at least one row
+            step = h if not self.attn_chunk_size else max(1, self.attn_chunk_size // w)
             outs = []
-            for start in range(0, h * w, step):
-                stop = min(start + step, h * w)
-                scores = self._scores(query[:, start:stop], keys, rois, (h, w), start, stop)
+            for r0 in range(0, h, step):
+                r1 = min(r0 + step, h)
+                scores = self._scores(query[:, r0 * w:r1 * w], keys,
+                                      None if rows is None else rows[:, r0:r1], cols, w)
                 outs.append(scores.softmax(-1) @ values)
             dense = torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
         return dense.transpose(1, 2).reshape(B, -1, h, w)

@@ -80,6 +80,36 @@ def test_dense_logits_are_attention_weighted_token_logits():
     torch.testing.assert_close(head(inputs), expected)
 
 
+def test_attention_is_equation_7_on_a_non_square_map():
+    """Scores, both biases and the softmax, written out pixel by pixel (h != w, so a row /
+    column swap in the separable bias would show)."""
+    head = _head(geo_scale_init=3.)
+    _, rois, tokens = _inputs()
+    feat = torch.randn(2, C, 5, 7)
+    h, w = 5, 7
+    keys, token_logits = head.token_logits(tokens[:, 1:])
+    q = head.query_conv(feat).flatten(2).transpose(1, 2)  # (2, 35, d)
+    r = rois[:, -1]
+    cx, cy = (r[..., 0] + r[..., 2]) / 2, (r[..., 1] + r[..., 3]) / 2
+    rw, rh = r[..., 2] - r[..., 0], r[..., 3] - r[..., 1]
+    expected = torch.empty(2, h * w, N)
+    for p in range(h * w):
+        py, px = (p // w + 0.5) / h, (p % w + 0.5) / w
+        geo = -3. / 2 * (((px - cx) / rw) ** 2 + ((py - cy) / rh) ** 2)  # (2, N)
+        pred = head.pred_bias(keys)[..., 0]  # (2, N)
+        logits = (q[:, p, None, :] * keys).sum(-1) / math.sqrt(32) + geo + pred
+        expected[:, p] = logits.softmax(-1)
+    attn = head.attention((feat, rois, tokens))
+    torch.testing.assert_close(attn, expected)
+    dense = (expected @ token_logits).transpose(1, 2).reshape(2, NUM_CLASSES, h, w)
+    torch.testing.assert_close(head((feat, rois, tokens)), dense)
+    head.attn_chunk_size = 10  # one 7-pixel row per chunk
+    torch.testing.assert_close(head((feat, rois, tokens)), dense)
+    # geometric_bias() gives the same B_geo for any pixel range
+    full = head.geometric_bias(r, (h, w))
+    torch.testing.assert_close(head.geometric_bias(r, (h, w), 9, 23), full[:, 9:23])
+
+
 @pytest.mark.parametrize('geo,pred', [(True, True), (True, False), (False, True),
                                       (False, False)])
 def test_biases_switch_off(geo, pred):
