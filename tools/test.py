@@ -97,10 +97,13 @@ def main(argv: Optional[List[str]] = None):
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
 
+    from sfmm.utils.dist import close_distributed
     from sfmm.utils.runner import build_runner
 
     cfg = merge_args(Config.fromfile(args.config), args)
-    return build_runner(cfg).test()
+    metrics = build_runner(cfg).test()
+    close_distributed()
+    return metrics
 
 
 if __name__ == '__main__':

@@ -96,12 +96,14 @@ def main(argv: Optional[List[str]] = None):
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
 
+    from sfmm.utils.dist import close_distributed
     from sfmm.utils.runner import build_runner
 
     cfg = merge_args(Config.fromfile(args.config), args)
     os.makedirs(cfg.work_dir, exist_ok=True)
     runner = build_runner(cfg)
     runner.train()
+    close_distributed()
     return runner
 
 

@@ -37,3 +37,22 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def close_distributed() -> bool:
+    """Tear down the default process group after a finished run, if there is one.
+
+    mmengine's runner leaves the process group alive until the interpreter exits; gloo's
+    background threads can then be destroyed while still joinable, which aborts a rank
+    ("terminate called without an active exception") and fails the launch after the work
+    is done. Call this only after a successful ``train()`` / ``test()``: the barrier waits
+    for every rank.
+
+    Returns:
+        bool: Whether a process group was destroyed.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    dist.barrier()
+    dist.destroy_process_group()
+    return True
