@@ -19,7 +19,8 @@ from conftest import REPO_ROOT, load_tool
 train_tool = load_tool('tools/train.py')
 test_tool = load_tool('tools/test.py')
 
-SEG_CONFIGS = ['sf-b_augreg_ade20k-512x512.py', 'sf-l_augreg_ade20k-512x512.py']
+SEG_CONFIGS = ['sf-b_augreg_ade20k-512x512.py', 'sf-l_augreg_ade20k-512x512.py',
+               'sf-b_augreg_stride2-head_ade20k-512x512.py']
 TINY_ARCH = dict(focus_dims=64, embed_dims=64, num_layers=2, num_heads=2)
 CKPT_TOKENS, SEG_TOKENS = 8, 15  # latent tokens of the "bootstrap" checkpoint / segmenter
 COLOURS = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]
