@@ -1,6 +1,7 @@
 """Shared fixtures: repo paths, CLI tool modules and tiny fabricated datasets."""
 import importlib.util
 import os.path as osp
+import socket
 import sys
 
 import pytest
@@ -17,6 +18,13 @@ def load_tool(relpath: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (for a process group's rendezvous)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope='session')

@@ -12,7 +12,7 @@ from open_clip.model import CLIP
 from open_clip.tokenizer import SimpleTokenizer
 from PIL import Image
 
-from conftest import REPO_ROOT, load_tool
+from conftest import REPO_ROOT, free_port, load_tool
 from sfmm.models.algorithms import CLIPRetriever
 from sfmm.models.algorithms.clip_retriever import _my_queries
 
@@ -292,7 +292,6 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
     features gathered and placed by id, results interleaved as the evaluator collects them;
     the fully frozen CLIP teacher runs under sfmm.EvalModelWrapper (DDP would refuse it)."""
     import os
-    import socket
     import subprocess
     captions = CAPTIONS + [['a gray square', 'grey', 'a dull picture']]
     colors = COLORS + [(120, 120, 120)]
@@ -320,10 +319,7 @@ test_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                        dataset=dict(data_root={str(root)!r}, pipeline=test_pipeline))
 test_evaluator = dict(topk=(1, 2, 4))
 """)
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, PORT=str(port), PYTHON=sys.executable, OMP_NUM_THREADS='1',
+    env = dict(os.environ, PORT=str(free_port()), PYTHON=sys.executable, OMP_NUM_THREADS='1',
                CUDA_VISIBLE_DEVICES='')
     proc = subprocess.run(
         ['bash', 'tools/dist_test.sh', str(cfg), str(ckpt), '2', '--work-dir',

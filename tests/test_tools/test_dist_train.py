@@ -4,20 +4,13 @@ import glob
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
 import torch
 
-from conftest import (REPO_ROOT, save_random_demo_teacher, write_demo_boot_config,
-                      write_unlabeled_images)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from conftest import (REPO_ROOT, free_port, save_random_demo_teacher,
+                      write_demo_boot_config, write_unlabeled_images)
 
 
 def _losses(work_dir):
@@ -40,7 +33,7 @@ def test_two_gloo_ranks_bootstrap_demo_config(tmp_path):
     teacher_ckpt = save_random_demo_teacher(str(tmp_path / 'teacher.pth'))
     cfg = write_demo_boot_config(str(tmp_path / 'boot.py'), data, teacher_ckpt)
     env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1',
-               PORT=str(_free_port()))
+               PORT=str(free_port()))
     single, double = str(tmp_path / 'single'), str(tmp_path / 'double')
     _run([sys.executable, 'tools/train.py', cfg, '--work-dir', single,
           '--cfg-options', 'train_dataloader.batch_size=8'], env)

@@ -1,23 +1,16 @@
 """sfmm.utils.dist: CPU process groups for tools/train.py and tools/test.py."""
-import socket
-
 import pytest
 import torch.distributed as dist
 from mmengine.config import Config
 
+from conftest import free_port
 from sfmm.utils.dist import close_distributed, setup_cpu_distributed
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def test_close_distributed_destroys_the_group_once():
     assert not dist.is_initialized()
     assert close_distributed() is False  # nothing to close
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{_free_port()}',
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{free_port()}',
                             rank=0, world_size=1)
     try:
         assert close_distributed() is True
