@@ -218,6 +218,9 @@ def test_config_rules(relpath):
     for value in re.findall(r"['\"]([^'\"\n]*)['\"]", text):
         assert not value.startswith(('/home', '/root', '~', '/Users')), \
             f'{relpath}: home path {value!r}'
+    logger = (cfg.get('default_hooks') or {}).get('logger')
+    assert logger is not None and logger['type'] == 'sfmm.LoggerHook', \
+        f'{relpath}: default_hooks.logger must be sfmm.LoggerHook (rank-0 test json)'
 
 
 @pytest.mark.parametrize('relpath', LEAF_CONFIGS)

@@ -4,7 +4,7 @@ custom_imports = dict(imports=['sfmm.models', 'sfmm.engine'], allow_failed_impor
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=100),
+    logger=dict(type='sfmm.LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # atomic writes: a crash while saving never leaves a truncated checkpoint
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,

@@ -18,5 +18,5 @@ param_scheduler = [
 ]
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
+    logger=dict(type='sfmm.LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1))

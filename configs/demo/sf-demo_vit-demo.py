@@ -36,5 +36,5 @@ custom_hooks = [
 # DDP: the warm-up hook toggles requires_grad of wrapped parameters (see WarmupFreezeHook)
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
+    logger=dict(type='sfmm.LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1))

@@ -12,5 +12,5 @@ _base_ = [
 
 # schedule
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
+    logger=dict(type='sfmm.LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=8, max_keep_ckpts=1))
