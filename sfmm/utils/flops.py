@@ -17,6 +17,10 @@ Counting rules (also documented in ``tools/analysis_tools/get_flops.py`` and
 - The trace runs with autograd enabled and PyTorch's ``nn.MultiheadAttention`` fast path
   disabled, so inference-only fused kernels that fvcore cannot count (the MHA fast path of
   open_clip's towers, oneDNN Linear epilogues on CPU) fall back to their plain ops.
+- ``aten::baddbmm`` (the v1 SparseFormers' adaptive mixing with biases) has no fvcore handle
+  either. With ``baddbmm='skip'`` (default) it is left out, as plain fvcore does and as the
+  reference figures of the released v1 models were measured; ``baddbmm='count'`` counts it
+  as the ``bmm`` it contains (``B*n*m*p``; the bias addition is free).
 - Parameters are those of the image model: every registered parameter of the model (an sfmm
   zero-shot head keeps its text tower outside the module tree, so it is never counted).
 """
@@ -27,7 +31,9 @@ import torch
 from torch import nn
 
 ATTENTION_MODES = ('count', 'skip')
+BADDBMM_MODES = ('count', 'skip')
 _SDPA_OP = 'aten::scaled_dot_product_attention'
+_BADDBMM_OP = 'aten::baddbmm'
 
 
 def _shape(value: Any) -> Optional[List[int]]:
@@ -55,6 +61,20 @@ def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     length, dim_qk = q[-2], q[-1]
     source = k[-2]
     return batch * length * source * (dim_qk + v[-1])
+
+
+def baddbmm_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    """fvcore handle for ``aten::baddbmm(bias, b1, b2)``: the batched product ``b1 @ b2``.
+
+    Args:
+        inputs (list): traced JIT inputs ``(bias, batch1 (n, c, t), batch2 (n, t, d), ...)``.
+        outputs (list): traced JIT outputs (unused).
+
+    Returns:
+        int: ``n * c * t * d``, as fvcore counts ``bmm``.
+    """
+    b1, b2 = _shape(inputs[1]), _shape(inputs[2])
+    return b1[0] * b1[1] * b1[2] * b2[2]
 
 
 class ImagePath(nn.Module):
@@ -93,8 +113,8 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def count_flops(model: nn.Module, inputs: torch.Tensor, attention: str = 'count',
-                extra_handles: Optional[Dict[str, Optional[Callable]]] = None
-                ) -> Tuple[int, Dict[str, int]]:
+                extra_handles: Optional[Dict[str, Optional[Callable]]] = None,
+                baddbmm: str = 'skip') -> Tuple[int, Dict[str, int]]:
     """Count the FLOPs of ``model(inputs)`` with fvcore and sfmm's handles.
 
     Args:
@@ -105,6 +125,8 @@ def count_flops(model: nn.Module, inputs: torch.Tensor, attention: str = 'count'
             module docstring). Defaults to ``'count'``.
         extra_handles (dict, optional): more ``{op_name: handle or None}`` for fvcore.
             Defaults to None.
+        baddbmm (str): ``'skip'`` or ``'count'`` for ``aten::baddbmm`` (see the module
+            docstring). Defaults to ``'skip'``.
 
     Returns:
         tuple[int, dict]: total FLOPs, and ``{op_name: number of calls}`` of the ops fvcore
@@ -114,8 +136,12 @@ def count_flops(model: nn.Module, inputs: torch.Tensor, attention: str = 'count'
 
     if attention not in ATTENTION_MODES:
         raise ValueError(f'attention must be one of {ATTENTION_MODES}, got {attention!r}')
+    if baddbmm not in BADDBMM_MODES:
+        raise ValueError(f'baddbmm must be one of {BADDBMM_MODES}, got {baddbmm!r}')
     analysis = FlopCountAnalysis(model, (inputs, ))
     analysis.set_op_handle(_SDPA_OP, sdpa_flop_jit if attention == 'count' else None)
+    if baddbmm == 'count':
+        analysis.set_op_handle(_BADDBMM_OP, baddbmm_flop_jit)
     for name, handle in (extra_handles or {}).items():
         analysis.set_op_handle(name, handle)
     analysis.unsupported_ops_warnings(False)
@@ -137,8 +163,8 @@ def count_flops(model: nn.Module, inputs: torch.Tensor, attention: str = 'count'
 
 
 def image_flops_params(model: nn.Module, shape: Sequence[int] = (224, 224),
-                       attention: str = 'count', batch_size: int = 1
-                       ) -> Tuple[int, int, Dict[str, int]]:
+                       attention: str = 'count', batch_size: int = 1,
+                       baddbmm: str = 'skip') -> Tuple[int, int, Dict[str, int]]:
     """FLOPs (per image) and parameters of a model's image path at ``shape``.
 
     Args:
@@ -146,6 +172,7 @@ def image_flops_params(model: nn.Module, shape: Sequence[int] = (224, 224),
         shape (Sequence[int]): input ``(H, W)``. Defaults to ``(224, 224)``.
         attention (str): ``'count'`` or ``'skip'``. Defaults to ``'count'``.
         batch_size (int): images traced at once; the FLOPs are divided by it. Defaults to 1.
+        baddbmm (str): ``'skip'`` or ``'count'``. Defaults to ``'skip'``.
 
     Returns:
         tuple[int, int, dict]: FLOPs per image, parameters, skipped ops.
@@ -154,5 +181,6 @@ def image_flops_params(model: nn.Module, shape: Sequence[int] = (224, 224),
     param = next(iter(model.parameters()), None)
     device = param.device if param is not None else torch.device('cpu')
     inputs = torch.randn(batch_size, 3, int(shape[0]), int(shape[1]), device=device)
-    flops, skipped = count_flops(ImagePath(model), inputs, attention=attention)
+    flops, skipped = count_flops(ImagePath(model), inputs, attention=attention,
+                                 baddbmm=baddbmm)
     return flops // batch_size, count_parameters(model), skipped

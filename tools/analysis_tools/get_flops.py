@@ -4,6 +4,8 @@ Examples:
     python tools/analysis_tools/get_flops.py configs/classification/sf-b_augreg_in1k.py
     python tools/analysis_tools/get_flops.py configs/classification/sf-l_clip_in1k-zeroshot.py \
         --shape 224 224 --attention count
+    python tools/analysis_tools/get_flops.py configs/classification/sf-v1-t_in1k.py \
+        --baddbmm count
 
 Prints exactly two lines on stdout::
 
@@ -34,6 +36,10 @@ What is counted (the full rules are in ``sfmm/utils/flops.py``):
   ``--attention count`` adds it as its two products (``q @ k^T`` + ``attn @ v``), so fused
   and explicit attention cost the same; this gives the paper's figures (SF-B 3.8 G, SF-L
   11.4 G, SF-L CLIP 14.8 G, ViT-B/16 17.5 G (17.58), ViT-L/16 61.6 G).
+- Biased adaptive mixing: the v1 SparseFormers mix with ``torch.baddbmm``, which fvcore
+  has no handle for either. ``--baddbmm skip`` (default) leaves it out, as plain fvcore does
+  (the convention of the released v1 models' reference figures: SF-v1-T 2.048, S 3.803,
+  B 7.698 G); ``--baddbmm count`` counts it as its batched product, like ``bmm``.
 - The architecture is counted in full by default. At inference sfmm's SparseFormer computes
   only the [CLS] row of its last cortex block when no token output is requested (same
   logits, fewer FLOPs: SF-B 3.47 G instead of 3.75 G); ``--executed`` counts that path,
@@ -55,6 +61,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--attention', choices=['count', 'skip'], default='skip',
                         help='skip scaled-dot-product attention as plain fvcore does '
                         "(default, SPEC's convention) or count it as its two matmuls")
+    parser.add_argument('--baddbmm', choices=['count', 'skip'], default='skip',
+                        help="skip torch.baddbmm (the v1 SparseFormers' biased mixing) as "
+                        'plain fvcore does (default) or count it like bmm')
     parser.add_argument('--executed', action='store_true',
                         help='count what runs: a SparseFormer that outputs no tokens '
                         'computes only the [CLS] row of its last block')
@@ -69,7 +78,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def get_flops(config: str, shape: Sequence[int] = (224, 224), attention: str = 'skip',
-              cfg_options: Optional[dict] = None, executed: bool = False):
+              cfg_options: Optional[dict] = None, executed: bool = False,
+              baddbmm: str = 'skip'):
     """Build the config's model and count it.
 
     Args:
@@ -79,6 +89,7 @@ def get_flops(config: str, shape: Sequence[int] = (224, 224), attention: str = '
         cfg_options (dict, optional): config overrides. Defaults to None.
         executed (bool): Count the executed path instead of the full architecture (see
             :func:`full_architecture`). Defaults to False.
+        baddbmm (str): ``'count'`` or ``'skip'`` for ``torch.baddbmm``. Defaults to ``'skip'``.
 
     Returns:
         tuple[int, int, dict]: FLOPs per image, parameters, ops fvcore skipped.
@@ -92,7 +103,7 @@ def get_flops(config: str, shape: Sequence[int] = (224, 224), attention: str = '
     model = build_model_from_cfg(cfg)
     if not executed:
         full_architecture(model)
-    return image_flops_params(model, shape=shape, attention=attention)
+    return image_flops_params(model, shape=shape, attention=attention, baddbmm=baddbmm)
 
 
 def full_architecture(model) -> None:
@@ -112,10 +123,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         flops, params, skipped = get_flops(args.config, args.shape, args.attention,
-                                           args.cfg_options, args.executed)
+                                           args.cfg_options, args.executed, args.baddbmm)
     print(f'Params: {params / 1e6:.6g} M')
     print(f'FLOPs: {flops / 1e9:.6g} G')
     print(f'input {args.shape[0]}x{args.shape[1]}, attention={args.attention}, '
+          f'baddbmm={args.baddbmm}, '
           f'{"executed path" if args.executed else "full architecture"}; ops without '
           f'a FLOP handle (not counted): {dict(sorted(skipped.items())) or "none"}',
           file=sys.stderr)

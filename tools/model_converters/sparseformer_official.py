@@ -3,12 +3,16 @@
 The output holds an mmpretrain ``ImageClassifier`` state dict: ``backbone.*`` for the
 ``sfmm.SparseFormer`` backbone and, for AugReg models, the 1000-way classifier as
 ``head.fc.*`` (a ``LinearClsHead``). CLIP models keep their projection in the backbone
-(``backbone.proj.weight``). Every key is mapped explicitly; unknown or missing keys abort.
+(``backbone.proj.weight``). A v1 SparseFormer (``sparseformer_v1_*_converted.pth``) gives
+``backbone.*`` keys of ``sfmm.SparseFormerV1`` and its classifier as ``head.fc.*``. Every key
+is mapped explicitly; unknown or missing keys abort.
 
-Example:
+Examples:
     python tools/model_converters/sparseformer_official.py \
         checkpoints/sparseformer_btsp_augreg_base_converted.pth \
         checkpoints/sf-b_augreg_in1k_official.pth
+    python tools/model_converters/sparseformer_official.py \
+        checkpoints/sparseformer_v1_tiny_converted.pth checkpoints/sf-v1-t_in1k_official.pth
 """
 import argparse
 import os

@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 
 from sfmm.models.layers import (ACTIVATIONS, AdaptiveSamplingMixing, EarlyConv, FocusingUnit,
                                 RoIAdjust, SamplingUnit, TransformerBlock, fused_linear)
+from sfmm.models.layers.precision import at_least_fp32
 from sfmm.models.utils.weight_init import init_linear_and_norm
 from sfmm.registry import MODELS
 
@@ -15,6 +16,10 @@ Tensor = torch.Tensor
 
 #: Names that ``out_keys`` may contain, see :meth:`SparseFormer.forward`.
 OUT_KEYS = ('feat_map', 'rois', 'points', 'tokens', 'embed')
+#: Further ``out_keys`` names, computed only when asked: the early conv's stride-2 map.
+EXTRA_OUT_KEYS = ('feat_map_s2', )
+#: The embedding head (final norm, projection): built only when ``'embed'`` is in ``out_keys``.
+EMBED_HEAD_PARTS = ('norm', 'proj')
 #: Top-level modules forming the "focusing part" (trained from scratch when bootstrapping).
 FOCUSING_PARTS = ('stem', 'init_embed', 'init_rois', 'focus', 'transition', 'final', 'cls_token')
 #: Groups of keys that a ``Pretrained`` ``init_cfg`` may explicitly allow to be missing.
@@ -49,10 +54,15 @@ class SparseFormer(BaseModule):
         conv_channels (int): Early-conv channels ``C``. Defaults to 64.
         focus_repeats (int): Repeats of the focusing unit ``R``. Defaults to 4.
         out_keys (Sequence[str]): What :meth:`forward` returns, in order; names from
-            :data:`OUT_KEYS`. Defaults to ('embed', ).
+            :data:`OUT_KEYS` and :data:`EXTRA_OUT_KEYS`. The embedding head (final norm and
+            projection, :data:`EMBED_HEAD_PARTS`) is built only if ``'embed'`` is among
+            them; a checkpoint that has it then loads with ``drop_keys=('norm', 'proj')``
+            (see :meth:`load_pretrained`). Defaults to ('embed', ).
         ln_eps (float): Epsilon of every LayerNorm. Defaults to 1e-5.
-        drop_path_rate (float): Stochastic depth rate, increasing linearly over the cortex
-            blocks. Defaults to 0.
+        drop_path_rate (float): Stochastic depth rate. As in the released code it rises as
+            ``linspace(0, rate, R + 1 + num_layers)`` over the focusing repeats (their
+            sampling, attention and FFN branches), the final sampling unit's mixing branch and
+            the cortex blocks, in that order. Defaults to 0.
         mixing_hidden_dims (int): Hidden width of the mixing parameter generators.
             Defaults to 128.
         mixing_out_points (int, optional): Spatial-mixing output points. Defaults to None
@@ -89,7 +99,10 @@ class SparseFormer(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = arch = self._parse_arch(arch)
-        self.out_keys = self._parse_out_keys(out_keys)
+        out_keys = self._parse_out_keys(out_keys)
+        #: Whether the final norm and projection exist (``'embed'`` asked at construction).
+        self.with_embed_head = 'embed' in out_keys
+        self.out_keys = out_keys
         if num_latent_tokens < 1:
             raise ValueError(f'num_latent_tokens must be >= 1, got {num_latent_tokens}')
         root = math.isqrt(num_points) if num_points >= 1 else 0
@@ -115,24 +128,27 @@ class SparseFormer(BaseModule):
         self.embed_dims = D
         self.num_layers = arch['num_layers']
 
+        R, L = focus_repeats, self.num_layers
+        n = R + 1 + L  # linspace(0, rate, n), in Python so that meta-device builds work
+        dpr = [drop_path_rate * i / (n - 1) for i in range(n)] if n > 1 else [0.]
         self.stem = EarlyConv(3, conv_channels, eps=1e-5)
         self.init_embed = nn.Embedding(1, Df)
         self.init_rois = nn.Embedding(num_latent_tokens, 4)
         self.focus = FocusingUnit(
             Df, conv_channels, num_points, focus_repeats, mlp_ratio=4.,
             mixing_hidden_dims=mixing_hidden_dims, mixing_out_points=mixing_out_points,
-            ln_eps=ln_eps)
+            ln_eps=ln_eps, drop_path_rates=dpr[:R])
         self.transition = nn.Linear(Df, D)
         self.final = SamplingUnit(D, conv_channels, num_points, mixing_hidden_dims,
-                                  mixing_out_points, ln_eps)
+                                  mixing_out_points, ln_eps, drop_path_rate=dpr[R])
         self.cls_token = nn.Embedding(1, D)
-        dpr = [drop_path_rate * i / max(self.num_layers - 1, 1) for i in range(self.num_layers)]
         self.blocks = nn.ModuleList([
             TransformerBlock(D, arch['num_heads'], arch['mlp_ratio'], arch['act'], ln_eps,
-                             dpr[i]) for i in range(self.num_layers)
+                             dpr[R + 1 + i]) for i in range(L)
         ])
-        self.norm = nn.LayerNorm(D, eps=ln_eps)
-        proj_dims = arch['proj_dims']
+        # the embedding head only when something reads it (no unused parameters under DDP)
+        proj_dims = arch['proj_dims'] if self.with_embed_head else None
+        self.norm = nn.LayerNorm(D, eps=ln_eps) if self.with_embed_head else None
         self.proj = nn.Linear(D, proj_dims, bias=arch['proj_bias']) if proj_dims else None
         self.reset_parameters()
 
@@ -161,10 +177,27 @@ class SparseFormer(BaseModule):
         if isinstance(out_keys, str):
             out_keys = (out_keys, )
         out_keys = tuple(out_keys)
-        bad = [k for k in out_keys if k not in OUT_KEYS]
+        valid = OUT_KEYS + EXTRA_OUT_KEYS
+        bad = [k for k in out_keys if k not in valid]
         if bad or not out_keys:
-            raise ValueError(f'invalid out_keys {list(out_keys)}; valid names: {list(OUT_KEYS)}')
+            raise ValueError(f'invalid out_keys {list(out_keys)}; valid names: {list(valid)}')
         return out_keys
+
+    @property
+    def out_keys(self) -> Tuple[str, ...]:
+        """What :meth:`forward` returns, in order (may be reassigned; ``'embed'`` only if
+        the model was built with it, see :attr:`with_embed_head`)."""
+        return self._out_keys
+
+    @out_keys.setter
+    def out_keys(self, keys: Sequence[str]) -> None:
+        keys = self._parse_out_keys(keys)
+        if 'embed' in keys and not self.with_embed_head:
+            raise ValueError(
+                f"out_keys {list(keys)} ask for 'embed', but this SparseFormer was built "
+                f"without its embedding head ({', '.join(EMBED_HEAD_PARTS)}): build it with "
+                f"'embed' in out_keys")
+        self._out_keys = keys
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
@@ -195,6 +228,9 @@ class SparseFormer(BaseModule):
             tuple[Tensor]: One entry per ``out_keys`` name, in order:
 
             - ``'feat_map'``: early-conv map (B, C, ceil(H/4), ceil(W/4)), float32.
+            - ``'feat_map_s2'``: the early conv's own stride-2 map (conv + ReLU before the
+              max-pool, channel-normalised like ``'feat_map'``) (B, C, ceil(H/2),
+              ceil(W/2)), float32; computed only when asked.
             - ``'rois'``: RoIs ``x1y1x2y2`` in [0, 1] (B, R+1, N, 4), float32; index 0 is the
               initial RoI, index R the final one used by the final sampling unit.
             - ``'points'``: final sampling points (B, N, P, 2) in [0, 1], float32.
@@ -206,16 +242,8 @@ class SparseFormer(BaseModule):
             [CLS] row (:meth:`TransformerBlock.forward_queries`), which gives the same
             embedding at about 7/8 of the cortex cost.
         """
-        B = x.shape[0]
-        N = self.num_latent_tokens
-        feat = self.stem(x)
-        tokens = self.init_embed.weight.expand(B, N, -1)
-        rois = self.init_rois.weight.float().expand(B, N, 4)
-        tokens, focus_rois = self.focus(tokens, rois, feat)
-        tokens = fused_linear(tokens, self.transition)
-        tokens, points = self.final(tokens, focus_rois[-1], feat)
-        cls = self.cls_token.weight.expand(B, 1, -1).to(tokens.dtype)
-        tokens = torch.cat([cls, tokens], dim=1)
+        with_s2 = 'feat_map_s2' in self.out_keys
+        feat, feat_s2, rois, focus_rois, points, tokens = self._encode(x, with_s2)
         if 'tokens' in self.out_keys or not self.blocks:
             for block in self.blocks:
                 tokens = block(tokens)
@@ -228,6 +256,8 @@ class SparseFormer(BaseModule):
         for key in self.out_keys:
             if key == 'feat_map':
                 outs.append(feat)
+            elif key == 'feat_map_s2':
+                outs.append(feat_s2)
             elif key == 'rois':
                 outs.append(torch.stack([rois] + focus_rois, dim=1))
             elif key == 'points':
@@ -238,6 +268,50 @@ class SparseFormer(BaseModule):
                 embed = self.norm(tokens[:, 0])
                 outs.append(self.proj(embed) if self.proj is not None else embed)
         return tuple(outs)
+
+    def forward_cortex_tokens(self, x: Tensor, depth: Optional[int] = None) -> List[Tensor]:
+        """Token outputs of the cortex blocks, every row of every block, whatever ``out_keys``.
+
+        For feature extraction from an intermediate block (e.g. LLaVA-style visual tokens,
+        :func:`sfmm.apis.open_clip.sparseformer_llava_features`).
+
+        Args:
+            x (Tensor): Images of shape (B, 3, H, W).
+            depth (int, optional): Run only the first ``depth`` cortex blocks. Defaults to
+                None (all of them).
+
+        Returns:
+            list[Tensor]: Output of cortex block ``k`` at index ``k``, each (B, 1+N, D),
+            [CLS] first, before the final norm.
+        """
+        depth = len(self.blocks) if depth is None else depth
+        if not 0 <= depth <= len(self.blocks):
+            raise ValueError(f'depth must be in [0, {len(self.blocks)}], got {depth}')
+        tokens = self._encode(x, False)[-1]
+        outs = []
+        for block in self.blocks[:depth]:
+            tokens = block(tokens)
+            outs.append(tokens)
+        return outs
+
+    def _encode(self, x: Tensor, with_s2: bool = False) -> tuple:
+        """Everything before the cortex: early conv, focusing, transition, final sampling.
+
+        Returns:
+            tuple: ``feat`` (B, C, h, w), ``feat_s2`` (B, C, ceil(H/2), ceil(W/2)) or None,
+            initial RoIs (B, N, 4), the RoIs after each focusing repeat (list of (B, N, 4)),
+            final sampling points (B, N, P, 2) and the cortex input (B, 1+N, D), [CLS] first.
+        """
+        B = x.shape[0]
+        N = self.num_latent_tokens
+        feat, feat_s2 = self.stem(x, return_stride2=True) if with_s2 else (self.stem(x), None)
+        tokens = self.init_embed.weight.expand(B, N, -1)
+        rois = at_least_fp32(self.init_rois.weight).expand(B, N, 4)
+        tokens, focus_rois = self.focus(tokens, rois, feat)
+        tokens = fused_linear(tokens, self.transition)
+        tokens, points = self.final(tokens, focus_rois[-1], feat)
+        cls = self.cls_token.weight.expand(B, 1, -1).to(tokens.dtype)
+        return feat, feat_s2, rois, focus_rois, points, torch.cat([cls, tokens], dim=1)
 
     # ------------------------------------------------------------------ optimisation helpers
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
@@ -278,7 +352,9 @@ class SparseFormer(BaseModule):
         (stripped) and loads them with ``strict=True``. Missing or unexpected keys raise a
         ``KeyError`` listing them. An optional ``allow_missing=('focusing', )`` lets the
         focusing-part keys (:data:`FOCUSING_PARTS`) be absent; they keep their SPEC
-        initialisation. Without a ``Pretrained`` ``init_cfg`` the SPEC initialisation of
+        initialisation. An optional ``drop_keys=('norm', 'proj')`` drops the checkpoint's
+        embedding head for a model built without it (no ``'embed'`` in ``out_keys``).
+        Without a ``Pretrained`` ``init_cfg`` the SPEC initialisation of
         :meth:`reset_parameters` (already applied at construction) is kept, and other
         ``init_cfg`` types are applied by mmengine.
         """
@@ -299,7 +375,8 @@ class SparseFormer(BaseModule):
     def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None,
                         allow_missing: Iterable[str] = (),
                         map_location: str = 'cpu',
-                        extend_tokens: bool = False) -> None:
+                        extend_tokens: bool = False,
+                        drop_keys: Iterable[str] = ()) -> None:
         """Load a checkpoint strictly through an explicit key filter.
 
         Args:
@@ -315,6 +392,11 @@ class SparseFormer(BaseModule):
                 learned initial RoIs and add grid RoIs for the new tokens with
                 :func:`sfmm.models.utils.extend_tokens.extend_latent_tokens`. Defaults to
                 False (a token-count mismatch fails the strict load).
+            drop_keys (Iterable[str]): Parts of :data:`EMBED_HEAD_PARTS` (``'norm'``,
+                ``'proj'``) whose checkpoint keys are dropped before the strict match, for a
+                model built without them (no ``'embed'`` in ``out_keys``, e.g. a segmenter's
+                backbone) loading a bootstrap or classification checkpoint. Naming a part the
+                model has raises. Defaults to ().
 
         Raises:
             KeyError: If keys are missing (outside the allowed groups) or unexpected.
@@ -323,6 +405,7 @@ class SparseFormer(BaseModule):
         state = _read_checkpoint(checkpoint, map_location)
         state = filter_pretrained_state(state, prefix)
         own = self.state_dict()
+        state = drop_unbuilt_parts(state, drop_keys, own)
         if extend_tokens and 'init_rois.weight' in state:
             from sfmm.models.utils.extend_tokens import extend_latent_tokens
             state, _ = extend_latent_tokens(state, own, prefix='')
@@ -367,6 +450,33 @@ def initial_roi_grid(num_tokens: int) -> Tensor:
     return rois
 
 
+def drop_unbuilt_parts(state: Dict[str, Tensor], parts: Iterable[str],
+                       own: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """Remove the checkpoint keys of named top-level parts that a model does not build.
+
+    Args:
+        state (dict[str, Tensor]): Filtered checkpoint state (prefix already stripped).
+        parts (Iterable[str]): Names from :data:`EMBED_HEAD_PARTS`, e.g. ``('norm', 'proj')``
+            for a SparseFormer built without ``'embed'``.
+        own (dict[str, Tensor]): The model's own state dict.
+
+    Returns:
+        dict[str, Tensor]: ``state`` without ``part.*`` keys for every named part.
+
+    Raises:
+        ValueError: If a name is not in :data:`EMBED_HEAD_PARTS`, or is a part the model
+            has (its keys would then be missing, not dropped).
+    """
+    parts = (parts, ) if isinstance(parts, str) else tuple(parts)
+    unknown = [p for p in parts if p not in EMBED_HEAD_PARTS]
+    built = sorted({k.split('.', 1)[0] for k in own} & set(parts))
+    if unknown or built:
+        raise ValueError(f'drop_keys {list(parts)}: only parts the model does not build can be '
+                         f'dropped, from {list(EMBED_HEAD_PARTS)}; unknown {unknown}, built '
+                         f'{built}')
+    return {k: v for k, v in state.items() if k.split('.', 1)[0] not in parts}
+
+
 def filter_pretrained_state(state: dict, prefix: Optional[str] = None) -> Dict[str, Tensor]:
     """Unwrap a checkpoint and keep the keys of one module.
 
@@ -407,5 +517,6 @@ def _read_checkpoint(path: str, map_location: str = 'cpu') -> dict:
     return load_checkpoint_file(path, map_location=map_location)
 
 
-__all__: List[str] = ['SparseFormer', 'OUT_KEYS', 'FOCUSING_PARTS', 'initial_roi_grid',
-                      'filter_pretrained_state']
+__all__: List[str] = ['SparseFormer', 'OUT_KEYS', 'EXTRA_OUT_KEYS', 'EMBED_HEAD_PARTS',
+                      'FOCUSING_PARTS', 'initial_roi_grid', 'filter_pretrained_state',
+                      'drop_unbuilt_parts']

@@ -8,7 +8,8 @@ from .mlp import ACTIVATIONS, Mlp, QuickGELU, build_activation
 from .position_encoding import RoIPositionEncoding, roi_pos_freqs, roi_position_encoding
 from .roi_ops import RoIAdjust, roi_adjust, roi_sampling_points
 from .sampling_unit import SamplingUnit
-from .transformer_block import DropPath, TransformerBlock, drop_path
+from .drop_path import DropPath, drop_path
+from .transformer_block import TransformerBlock
 
 __all__ = [
     'ACTIVATIONS', 'AdaptiveSamplingMixing', 'Attention', 'DropPath', 'EarlyConv',

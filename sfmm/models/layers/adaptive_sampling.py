@@ -6,28 +6,32 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .drop_path import drop_path
 from .fused_linear import fused_linear
+from .precision import at_least_fp32
 from .roi_ops import roi_sampling_points
 
 Tensor = torch.Tensor
 
 
-def sample_points(feat: Tensor, points: Tensor) -> Tensor:
-    """Bilinearly sample a map at normalised points (border padding, align_corners=False).
+def sample_points(feat: Tensor, points: Tensor, padding_mode: str = 'border') -> Tensor:
+    """Bilinearly sample a map at normalised points (``align_corners=False``).
 
     All tokens and points are sampled by one ``grid_sample`` call, in float32.
 
     Args:
         feat (Tensor): Map of shape (B, C, H, W).
         points (Tensor): Points in [0, 1] image coordinates, shape (B, N, P, 2).
+        padding_mode (str): ``grid_sample`` padding outside the map: ``'border'`` (the
+            bootstrapped models) or ``'zeros'`` (the v1 SparseFormers). Defaults to 'border'.
 
     Returns:
         Tensor: float32 samples of shape (B, C, N, P).
     """
     with torch.autocast(feat.device.type, enabled=False):
-        grid = points.float() * 2. - 1.
-        return F.grid_sample(feat.float(), grid, mode='bilinear', padding_mode='border',
-                             align_corners=False)
+        grid = at_least_fp32(points) * 2. - 1.
+        return F.grid_sample(at_least_fp32(feat).to(grid.dtype), grid, mode='bilinear',
+                             padding_mode=padding_mode, align_corners=False)
 
 
 class AdaptiveSamplingMixing(nn.Module):
@@ -36,8 +40,12 @@ class AdaptiveSamplingMixing(nn.Module):
     Offsets: ``LayerNorm -> Linear(2P, no bias)`` plus a learned bias, standardised per token
     and placed in the RoI (:func:`roi_sampling_points`); the early-conv map is sampled there.
     A parameter generator ``LayerNorm -> Linear(hidden) -> Linear(C*C + P*P_out)`` gives each
-    token a channel-mixing ``(C, C)`` and a spatial-mixing ``(P_out, P)`` matrix:
-    ``GELU(S_sp @ GELU(x_sampled @ M_ch))`` is flattened and projected back to the token.
+    token a channel-mixing ``(C, C)`` and a spatial-mixing ``(P_out, P)`` matrix. Without
+    mixing biases (the bootstrapped models) the mixed feature is
+    ``GELU(S_sp @ (x_sampled @ M_ch))``: no activation between the two mixings. With mixing
+    biases (the v1 SparseFormers) it is ``GELU(S_sp @ GELU(x_sampled @ M_ch + b_ch) + b_sp)``.
+    Either is flattened and projected back to the token (residual). This follows
+    ``AdaptiveMixing.forward`` of the released showlab/sparseformer code.
 
     Paper: SparseFormer (https://arxiv.org/abs/2304.03768) and its bootstrapped version
     (https://arxiv.org/abs/2312.01987); adaptive mixing from AdaMixer
@@ -50,13 +58,20 @@ class AdaptiveSamplingMixing(nn.Module):
         out_points (int, optional): Spatial-mixing output points ``P_out``. Defaults to None
             (``max(P, 32)``).
         hidden_dims (int): Hidden width of the parameter generator. Defaults to 128.
-        ln_eps (float): LayerNorm epsilon. Defaults to 1e-5.
+        ln_eps (float): Epsilon of the offset-branch LayerNorm. Defaults to 1e-5.
         offset_eps (float): Epsilon of the offset standardisation. Defaults to 1e-5.
+        mixing_bias (bool): Learned channel / spatial mixing biases with a GELU between the
+            two mixings (v1 SparseFormer). Defaults to False.
+        param_ln_eps (float, optional): Epsilon of the parameter-generator LayerNorm.
+            Defaults to None (``ln_eps``); the v1 models use 1e-5 here and 1e-6 elsewhere.
+        padding_mode (str): Sampling padding, see :func:`sample_points`.
+            Defaults to 'border'.
     """
 
     def __init__(self, dim: int, in_channels: int = 64, num_points: int = 16,
                  out_points: Optional[int] = None, hidden_dims: int = 128,
-                 ln_eps: float = 1e-5, offset_eps: float = 1e-5) -> None:
+                 ln_eps: float = 1e-5, offset_eps: float = 1e-5, mixing_bias: bool = False,
+                 param_ln_eps: Optional[float] = None, padding_mode: str = 'border') -> None:
         super().__init__()
         root = math.isqrt(num_points) if num_points >= 1 else 0
         if num_points < 1 or root * root != num_points:
@@ -66,12 +81,19 @@ class AdaptiveSamplingMixing(nn.Module):
         self.num_points = P = num_points
         self.out_points = Po = out_points if out_points is not None else max(num_points, 32)
         self.offset_eps = offset_eps
+        if padding_mode not in ('border', 'zeros'):
+            raise ValueError(f"padding_mode must be 'border' or 'zeros', got {padding_mode!r}")
+        self.padding_mode = padding_mode
+        self.mixing_bias = mixing_bias
         self.offset_norm = nn.LayerNorm(dim, eps=ln_eps)
         self.offset_fc = nn.Linear(dim, 2 * P, bias=False)
         self.offset_bias = nn.Parameter(torch.empty(2 * P))
-        self.param_norm = nn.LayerNorm(dim, eps=ln_eps)
+        self.param_norm = nn.LayerNorm(dim, eps=ln_eps if param_ln_eps is None else param_ln_eps)
         self.param_fc1 = nn.Linear(dim, hidden_dims)
         self.param_fc2 = nn.Linear(hidden_dims, C * C + Po * P)
+        if mixing_bias:
+            self.channel_bias = nn.Parameter(torch.zeros(C))
+            self.spatial_bias = nn.Parameter(torch.zeros(Po))
         self.out_proj = nn.Linear(Po * C, dim)
         self.reset_parameters()
 
@@ -91,14 +113,20 @@ class AdaptiveSamplingMixing(nn.Module):
         bias = self.param_fc2.bias
         nn.init.xavier_uniform_(bias[:C * C].view(C, C))
         nn.init.xavier_uniform_(bias[C * C:].view(P, Po))
+        if self.mixing_bias:
+            nn.init.zeros_(self.channel_bias)
+            nn.init.zeros_(self.spatial_bias)
 
-    def forward(self, x: Tensor, rois: Tensor, feat: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, rois: Tensor, feat: Tensor,
+                drop_prob: float = 0.) -> Tuple[Tensor, Tensor]:
         """Sample every token's points and add the mixed result to the token.
 
         Args:
             x (Tensor): Tokens of shape (B, N, D).
             rois (Tensor): RoIs ``[x1, y1, x2, y2]`` in [0, 1], shape (B, N, 4).
             feat (Tensor): Early-conv map of shape (B, C, H, W).
+            drop_prob (float): Stochastic depth of the mixing branch (training only).
+                Defaults to 0.
 
         Returns:
             tuple[Tensor, Tensor]: tokens (B, N, D) and the float32 sampling points
@@ -107,18 +135,27 @@ class AdaptiveSamplingMixing(nn.Module):
         B, N, _ = x.shape
         C, P, Po = self.in_channels, self.num_points, self.out_points
         offsets = fused_linear(self.offset_norm(x), self.offset_fc).view(B, N, P, 2)
-        offsets = offsets.float() + self.offset_bias.float().view(P, 2)
+        offsets = at_least_fp32(offsets)
+        offsets = offsets + self.offset_bias.to(offsets.dtype).view(P, 2)
         points = roi_sampling_points(rois, offsets, self.offset_eps)
-        sampled = sample_points(feat, points)  # (B, C, N, P)
+        sampled = sample_points(feat, points, self.padding_mode)  # (B, C, N, P)
 
         params = fused_linear(fused_linear(self.param_norm(x), self.param_fc1), self.param_fc2)
         params = params.view(B * N, -1)
         channel_mix = params[:, :C * C].view(B * N, C, C)
         spatial_mix = params[:, C * C:].view(B * N, Po, P)
         sampled = sampled.to(params.dtype).permute(0, 2, 3, 1).reshape(B * N, P, C)
-        out = F.gelu(torch.bmm(sampled, channel_mix))
-        out = F.gelu(torch.bmm(spatial_mix, out))
-        return fused_linear(out.view(B, N, Po * C), self.out_proj, residual=x), points
+        if self.mixing_bias:
+            out = F.gelu(torch.baddbmm(self.channel_bias.to(params.dtype).view(1, 1, C),
+                                       sampled, channel_mix))
+            out = torch.baddbmm(self.spatial_bias.to(params.dtype).view(1, Po, 1),
+                                spatial_mix, out)
+        else:
+            out = torch.bmm(spatial_mix, torch.bmm(sampled, channel_mix))
+        out = F.gelu(out).view(B, N, Po * C)
+        if drop_prob > 0. and self.training:
+            return x + drop_path(self.out_proj(out), drop_prob, True), points
+        return fused_linear(out, self.out_proj, residual=x), points
 
 
 def offset_bias_grid(num_points: int) -> Tensor:

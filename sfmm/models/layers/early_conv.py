@@ -1,7 +1,11 @@
 """Early convolution of SparseFormer: a light stem producing the map that tokens sample from."""
+from typing import Tuple, Union
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .precision import at_least_fp32
 
 Tensor = torch.Tensor
 
@@ -21,7 +25,7 @@ def channel_norm(x: Tensor, eps: float = 1e-5) -> Tensor:
         Tensor: float32 map of shape (B, C, H, W).
     """
     with torch.autocast(x.device.type, enabled=False):
-        x = x.float().permute(0, 2, 3, 1)
+        x = at_least_fp32(x).permute(0, 2, 3, 1)
         return F.layer_norm(x, x.shape[-1:], eps=eps).permute(0, 3, 1, 2)
 
 
@@ -48,21 +52,37 @@ class EarlyConv(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
-        """Kaiming normal (fan_out, ReLU) weight, zero bias."""
-        nn.init.kaiming_normal_(self.conv.weight, mode='fan_out', nonlinearity='relu')
-        nn.init.zeros_(self.conv.bias)
+        """Kaiming normal (fan_out, ReLU) weight; the bias keeps PyTorch's default rule.
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Compute the early-convolution map.
+        As in the released ``EarlyConvolution``: only the weight is re-initialised, so the
+        bias is ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` as ``nn.Conv2d`` draws it.
+        """
+        nn.init.kaiming_normal_(self.conv.weight, mode='fan_out', nonlinearity='relu')
+        fan_in = self.conv.weight[0].numel()
+        bound = fan_in**-0.5
+        nn.init.uniform_(self.conv.bias, -bound, bound)
+
+    def forward(self, x: Tensor, return_stride2: bool = False
+                ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+        """Compute the early-convolution map (and, if asked, its stride-2 map).
 
         Args:
             x (Tensor): Images of shape (B, 3, H, W).
+            return_stride2 (bool): Also return the convolution's own stride-2 map: conv +
+                ReLU before the max-pool, channel-normalised like the pooled map.
+                Defaults to False.
 
         Returns:
-            Tensor: float32 map of shape (B, C, ceil(H/4), ceil(W/4)), channels-last in memory.
+            Tensor | tuple[Tensor, Tensor]: float32 map of shape (B, C, ceil(H/4), ceil(W/4)),
+            channels-last in memory; with ``return_stride2`` also the (B, C, ceil(H/2),
+            ceil(W/2)) stride-2 map, as ``(map, map_s2)``.
         """
         # Channels-last memory makes the conv, the pooling and the channel norm much faster
         # on CPU; max-pooling before ReLU is exact (ReLU is monotonic) and 4x cheaper.
         x = self.conv(x.contiguous(memory_format=torch.channels_last))
+        if return_stride2:
+            x = F.relu(x)
+            pooled = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
+            return channel_norm(pooled, self.eps), channel_norm(x, self.eps)
         x = F.relu(F.max_pool2d(x, kernel_size=3, stride=2, padding=1))
         return channel_norm(x, self.eps)

@@ -1,11 +1,12 @@
 """The focusing unit of a bootstrapped SparseFormer, repeated with shared weights."""
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
 from .adaptive_sampling import AdaptiveSamplingMixing
 from .attention import Attention
+from .drop_path import drop_path
 from .mlp import Mlp
 from .position_encoding import RoIPositionEncoding
 from .roi_ops import RoIAdjust
@@ -34,11 +35,15 @@ class FocusingUnit(nn.Module):
         mixing_out_points (int, optional): Spatial-mixing output points. Defaults to None
             (``max(P, 32)``).
         ln_eps (float): LayerNorm epsilon. Defaults to 1e-5.
+        drop_path_rates (Sequence[float], optional): Stochastic depth of repeat ``i``'s
+            sampling, attention and FFN branches (the released code's per-repeat rates).
+            Defaults to None (0 for every repeat).
     """
 
     def __init__(self, dim: int, in_channels: int = 64, num_points: int = 16, repeats: int = 4,
                  mlp_ratio: float = 4., head_dims: int = 64, mixing_hidden_dims: int = 128,
-                 mixing_out_points: Optional[int] = None, ln_eps: float = 1e-5) -> None:
+                 mixing_out_points: Optional[int] = None, ln_eps: float = 1e-5,
+                 drop_path_rates: Optional[Sequence[float]] = None) -> None:
         super().__init__()
         if dim % head_dims != 0:
             raise ValueError(f'focusing width ({dim}) must be divisible by {head_dims} '
@@ -46,6 +51,11 @@ class FocusingUnit(nn.Module):
         if repeats < 1:
             raise ValueError(f'focusing repeats must be >= 1, got {repeats}')
         self.repeats = repeats
+        rates = [0.] * repeats if drop_path_rates is None else [float(r) for r in drop_path_rates]
+        if len(rates) != repeats:
+            raise ValueError(f'drop_path_rates needs one rate per repeat ({repeats}), got '
+                             f'{len(rates)}')
+        self.drop_path_rates = rates
         self.stage_embed = nn.Embedding(repeats, dim)
         self.sampling = AdaptiveSamplingMixing(
             dim, in_channels, num_points, mixing_out_points, mixing_hidden_dims, ln_eps)
@@ -72,11 +82,16 @@ class FocusingUnit(nn.Module):
         all_rois = []
         stage = self.stage_embed.weight
         for i in range(self.repeats):
+            p = self.drop_path_rates[i] if self.training else 0.
             x = x + stage[i]
-            x, _ = self.sampling(x, rois, feat)
+            x, _ = self.sampling(x, rois, feat, drop_prob=p)
             x = self.pos_enc(x, rois)
-            x = self.attn(self.norm1(x), residual=x)
-            x = self.mlp(self.norm2(x), residual=x)
+            if p > 0.:
+                x = x + drop_path(self.attn(self.norm1(x)), p, True)
+                x = x + drop_path(self.mlp(self.norm2(x)), p, True)
+            else:
+                x = self.attn(self.norm1(x), residual=x)
+                x = self.mlp(self.norm2(x), residual=x)
             rois = self.roi_adjust(x, rois)
             all_rois.append(rois)
         return x, all_rois

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from .fused_linear import fused_linear
+from .precision import at_least_fp32
 
 Tensor = torch.Tensor
 
@@ -37,7 +38,7 @@ def roi_position_encoding(rois: Tensor, freqs: Tensor) -> Tensor:
         Tensor: float32 encoding of shape (..., 4F).
     """
     with torch.no_grad(), torch.autocast(rois.device.type, enabled=False):
-        arg = (rois.float() * math.pi).unsqueeze(-1) * freqs.float()
+        arg = (at_least_fp32(rois) * math.pi).unsqueeze(-1) * freqs.float()
         pe = torch.cat([arg[..., 0::2].sin(), arg[..., 1::2].cos()], dim=-1)
         return pe.flatten(-2)
 

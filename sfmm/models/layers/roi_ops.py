@@ -2,7 +2,9 @@
 import torch
 import torch.nn as nn
 
+from .drop_path import drop_path
 from .fused_linear import fused_linear
+from .precision import at_least_fp32
 
 Tensor = torch.Tensor
 
@@ -21,8 +23,8 @@ def roi_adjust(rois: Tensor, deltas: Tensor) -> Tensor:
         Tensor: float32 RoIs of shape (..., 4).
     """
     with torch.autocast(rois.device.type, enabled=False):
-        rois = rois.float()
-        deltas = deltas.float()
+        rois = at_least_fp32(rois)
+        deltas = at_least_fp32(deltas).to(rois.dtype)
         lo, hi = rois[..., :2], rois[..., 2:]
         wh = (hi - lo).abs()
         ctr = torch.addcmul((lo + hi) * 0.5, deltas[..., :2], wh)
@@ -46,8 +48,8 @@ def roi_sampling_points(rois: Tensor, offsets: Tensor, eps: float = 1e-5) -> Ten
         Tensor: float32 points of shape (B, N, P, 2) in [0, 1] image coordinates.
     """
     with torch.autocast(rois.device.type, enabled=False):
-        rois = rois.float()
-        offsets = offsets.float()
+        rois = at_least_fp32(rois)
+        offsets = at_least_fp32(offsets).to(rois.dtype)
         std, mean = torch.std_mean(offsets, dim=2, keepdim=True)
         offsets = (offsets - mean) / (3. * (std + eps))
         lo, hi = rois[..., :2].unsqueeze(2), rois[..., 2:].unsqueeze(2)
@@ -55,41 +57,63 @@ def roi_sampling_points(rois: Tensor, offsets: Tensor, eps: float = 1e-5) -> Ten
 
 
 class RoIAdjust(nn.Module):
-    """RoI adjustment branch: ``LayerNorm -> Linear -> GELU -> Linear(4, no bias)`` + deltas.
+    """RoI adjustment branch: tokens predict ``(dx, dy, dw, dh)`` that move their RoIs.
 
-    Paper: https://arxiv.org/abs/2312.01987, sec. 3.1 and appendix A.2.
+    ``hidden=True`` (the bootstrapped models, released ``type_op_adjust=2``):
+    ``LayerNorm -> Linear(dim) -> GELU -> Linear(4, no bias)``. ``hidden=False`` (the v1
+    SparseFormers, ``type_op_adjust=1``): ``LayerNorm -> Linear(4, no bias)``, with stochastic
+    depth on the deltas while training.
+
+    Paper: https://arxiv.org/abs/2312.01987, sec. 3.1 and appendix A.2;
+    https://arxiv.org/abs/2304.03768, sec. 3.
 
     Args:
         dim (int): Token width.
         ln_eps (float): LayerNorm epsilon. Defaults to 1e-5.
+        hidden (bool): Whether the branch has the hidden ``Linear -> GELU`` (keys ``fc1``,
+            ``fc2``) or a single Linear (key ``fc``). Defaults to True.
     """
 
-    def __init__(self, dim: int, ln_eps: float = 1e-5) -> None:
+    def __init__(self, dim: int, ln_eps: float = 1e-5, hidden: bool = True) -> None:
         super().__init__()
+        self.hidden = hidden
         self.norm = nn.LayerNorm(dim, eps=ln_eps)
-        self.fc1 = nn.Linear(dim, dim)
-        self.fc2 = nn.Linear(dim, 4, bias=False)
+        if hidden:
+            self.fc1 = nn.Linear(dim, dim)
+            self.fc2 = nn.Linear(dim, 4, bias=False)
+        else:
+            self.fc = nn.Linear(dim, 4, bias=False)
         self.reset_parameters()
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
-        """LN weight ``dim**-0.5``, bias 0; fc1 trunc-normal(0.02)/0; fc2 zeros."""
+        """LN weight ``dim**-0.5``, bias 0; fc1 trunc-normal(0.02)/0; last Linear zeros."""
         dim = self.norm.normalized_shape[0]
         nn.init.constant_(self.norm.weight, dim**-0.5)
         nn.init.zeros_(self.norm.bias)
-        nn.init.trunc_normal_(self.fc1.weight, std=.02)
-        nn.init.zeros_(self.fc1.bias)
-        nn.init.zeros_(self.fc2.weight)
+        if self.hidden:
+            nn.init.trunc_normal_(self.fc1.weight, std=.02)
+            nn.init.zeros_(self.fc1.bias)
+            nn.init.zeros_(self.fc2.weight)
+        else:
+            nn.init.zeros_(self.fc.weight)
 
-    def forward(self, x: Tensor, rois: Tensor) -> Tensor:
+    def forward(self, x: Tensor, rois: Tensor, drop_prob: float = 0.) -> Tensor:
         """Predict deltas from tokens and move the RoIs.
 
         Args:
             x (Tensor): Tokens of shape (B, N, D).
             rois (Tensor): RoIs of shape (B, N, 4).
+            drop_prob (float): Stochastic depth of the deltas (training only; the released
+                code applies it in the single-Linear form). Defaults to 0.
 
         Returns:
             Tensor: float32 adjusted RoIs of shape (B, N, 4).
         """
-        hidden = fused_linear(self.norm(x), self.fc1, gelu=True)
-        return roi_adjust(rois, fused_linear(hidden, self.fc2))
+        if self.hidden:
+            deltas = fused_linear(fused_linear(self.norm(x), self.fc1, gelu=True), self.fc2)
+        else:
+            deltas = self.fc(self.norm(x))
+        if drop_prob > 0. and self.training:
+            deltas = drop_path(deltas, drop_prob, True)
+        return roi_adjust(rois, deltas)

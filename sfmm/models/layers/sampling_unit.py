@@ -24,12 +24,14 @@ class SamplingUnit(nn.Module):
         mixing_out_points (int, optional): Spatial-mixing output points. Defaults to None
             (``max(P, 32)``).
         ln_eps (float): LayerNorm epsilon. Defaults to 1e-5.
+        drop_path_rate (float): Stochastic depth of the mixing branch. Defaults to 0.
     """
 
     def __init__(self, dim: int, in_channels: int = 64, num_points: int = 16,
                  mixing_hidden_dims: int = 128, mixing_out_points: Optional[int] = None,
-                 ln_eps: float = 1e-5) -> None:
+                 ln_eps: float = 1e-5, drop_path_rate: float = 0.) -> None:
         super().__init__()
+        self.drop_path_rate = float(drop_path_rate)
         self.sampling = AdaptiveSamplingMixing(
             dim, in_channels, num_points, mixing_out_points, mixing_hidden_dims, ln_eps)
         self.pos_enc = RoIPositionEncoding(dim, ln_eps=ln_eps)
@@ -45,5 +47,5 @@ class SamplingUnit(nn.Module):
         Returns:
             tuple[Tensor, Tensor]: tokens (B, N, D) and float32 sampling points (B, N, P, 2).
         """
-        x, points = self.sampling(x, rois, feat)
+        x, points = self.sampling(x, rois, feat, drop_prob=self.drop_path_rate)
         return self.pos_enc(x, rois), points

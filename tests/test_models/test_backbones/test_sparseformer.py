@@ -8,7 +8,6 @@ import torch
 
 from sfmm.models.backbones import SparseFormer
 from sfmm.models.backbones.sparseformer import OUT_KEYS, initial_roi_grid
-from sfmm.models.utils import convert_sparseformer_official
 
 REF_PATH = osp.join(osp.dirname(osp.dirname(osp.dirname(__file__))), 'reference',
                     'released_sparseformer.py')
@@ -142,6 +141,38 @@ def test_drop_path_train_eval():
     assert model.blocks[-1].drop_path.drop_prob == 0.5
 
 
+def test_drop_path_schedule_spans_focusing_and_cortex():
+    """Released schedule: linspace(0, rate, R + 1 + L) over the focusing repeats, the final
+    sampling unit and the cortex blocks."""
+    model = _tiny(drop_path_rate=0.4)  # R = 2 repeats, L = 2 blocks: 5 rates
+    rates = torch.linspace(0, 0.4, 5).tolist()
+    assert model.focus.drop_path_rates == pytest.approx(rates[:2])
+    assert model.final.drop_path_rate == pytest.approx(rates[2])
+    assert [b.drop_path.drop_prob for b in model.blocks] == pytest.approx(rates[3:])
+
+
+def test_drop_path_reaches_focusing_branches():
+    """In training the focusing repeats drop their branches per sample; eval never does."""
+    model = _tiny(drop_path_rate=0.9)
+    _perturb(model)
+    x = torch.randn(8, 3, 32, 32)
+    model.train()
+    torch.manual_seed(0)
+    a = model.focus(model.init_embed.weight.expand(8, 5, -1), model.init_rois.weight.expand(
+        8, 5, 4), model.stem(x))[0]
+    torch.manual_seed(1)
+    b = model.focus(model.init_embed.weight.expand(8, 5, -1), model.init_rois.weight.expand(
+        8, 5, 4), model.stem(x))[0]
+    assert not torch.allclose(a, b)
+    model.eval()
+    with torch.no_grad():
+        c = model.focus(model.init_embed.weight.expand(8, 5, -1),
+                        model.init_rois.weight.expand(8, 5, 4), model.stem(x))[0]
+        d = model.focus(model.init_embed.weight.expand(8, 5, -1),
+                        model.init_rois.weight.expand(8, 5, 4), model.stem(x))[0]
+    torch.testing.assert_close(c, d)
+
+
 def test_initialisation_rules():
     model = _tiny(num_latent_tokens=6, num_points=4)
     sampling = model.focus.sampling
@@ -176,9 +207,11 @@ def test_initialisation_rules():
     torch.testing.assert_close(model.init_rois.weight, expected)
     # initial embedding: truncated normal, std 1, cut at +-2
     assert model.init_embed.weight.abs().max() <= 2
-    # early conv: Kaiming normal fan_out
+    # early conv: Kaiming normal fan_out; the bias keeps nn.Conv2d's U(+-1/sqrt(fan_in))
     std = model.stem.conv.weight.std().item()
     assert abs(std - math.sqrt(2 / (8 * 49))) < 0.25 * math.sqrt(2 / (8 * 49))
+    bias = model.stem.conv.bias
+    assert bias.abs().max() <= (3 * 49)**-0.5 and bias.abs().max() > 0.3 * (3 * 49)**-0.5
 
 
 def test_initial_roi_grid_corner_cases():
@@ -291,71 +324,6 @@ def test_pretrained_allow_missing_focusing(tmp_path):
     torch.testing.assert_close(dst.stem.conv.weight, fresh_stem)
 
 
-def _released_pair(proj_bias: bool, tokens: int = 5):
-    ref = _reference()
-    sd = ref.random_released_state_dict(focus_dims=64, embed_dims=128, num_cortex=2,
-                                        num_tokens=tokens, num_points=4, conv_channels=8,
-                                        repeats=2, proj_dims=10, proj_bias=proj_bias)
-    arch = dict(focus_dims=64, embed_dims=128, num_layers=2, num_heads=2,
-                act='gelu' if proj_bias else 'quick_gelu',
-                proj_dims=None if proj_bias else 10)
-    model = SparseFormer(arch, num_latent_tokens=tokens, num_points=4, conv_channels=8,
-                         focus_repeats=2, out_keys=OUT_KEYS).eval()
-    converted = convert_sparseformer_official({'model': sd})
-    backbone = {k[len('backbone.'):]: v for k, v in converted.items()
-                if k.startswith('backbone.')}
-    model.load_state_dict(backbone, strict=True)
-    return ref, sd, model, converted
-
-
-def _rel_err(a, b):
-    return ((a - b).abs().max() / b.abs().max()).item()
-
-
-@pytest.mark.parametrize('proj_bias', [True, False])
-@pytest.mark.parametrize('hw', [(64, 64), (56, 72)])
-def test_matches_released_implementation(proj_bias, hw):
-    ref, sd, model, converted = _released_pair(proj_bias)
-    torch.manual_seed(1)
-    x = torch.randn(2, 3, *hw)
-    expected = ref.released_forward(sd, x, num_points=4, quick_gelu=not proj_bias)
-    with torch.no_grad():
-        feat, rois, points, toks, embed = model(x)
-    assert _rel_err(feat, expected['feat_map']) <= 1e-4
-    assert _rel_err(rois, expected['rois']) <= 1e-4
-    assert _rel_err(points, expected['points']) <= 1e-4
-    assert _rel_err(toks, expected['tokens']) <= 1e-4
-    # the RoIs really moved, so the adjustment path is exercised
-    assert (expected['rois'][:, -1] - expected['rois'][:, 0]).abs().max() > 1e-3
-    if proj_bias:  # AugReg: embed is the normed [CLS]; logits from the converted head
-        assert _rel_err(embed, expected['cls_norm']) <= 1e-4
-        logits = embed @ converted['head.fc.weight'].t() + converted['head.fc.bias']
-        assert _rel_err(logits, expected['proj']) <= 1e-4
-    else:  # CLIP: embed is the projected [CLS]
-        assert _rel_err(embed, expected['proj']) <= 1e-4
-
-
-def test_matches_released_in_image_classifier(tmp_path):
-    pytest.importorskip('mmpretrain')
-    from mmpretrain.models import ImageClassifier  # noqa: F401
-    from mmpretrain.registry import MODELS as MMPRE_MODELS
-
-    import sfmm.models  # noqa: F401
-    ref, sd, _, converted = _released_pair(True)
-    clf = MMPRE_MODELS.build(dict(
-        type='ImageClassifier',
-        backbone=dict(type='sfmm.SparseFormer', arch=dict(focus_dims=64, embed_dims=128,
-                                                          num_layers=2, num_heads=2),
-                      num_latent_tokens=5, num_points=4, conv_channels=8, focus_repeats=2),
-        head=dict(type='LinearClsHead', num_classes=10, in_channels=128))).eval()
-    clf.load_state_dict(converted, strict=True)
-    x = torch.randn(2, 3, 64, 64)
-    expected = ref.released_forward(sd, x, num_points=4)
-    with torch.no_grad():
-        logits = clf(x, mode='tensor')
-    assert _rel_err(logits, expected['proj']) <= 1e-4
-
-
 def test_pretrained_init_from_released_checkpoint(tmp_path):
     ref = _reference()
     sd = ref.random_released_state_dict(proj_bias=False)
@@ -368,3 +336,111 @@ def test_pretrained_init_from_released_checkpoint(tmp_path):
     model.init_weights()
     torch.testing.assert_close(model.proj.weight, sd['proj.weight'])
     torch.testing.assert_close(model.blocks[1].attn.qkv.weight, sd['layers.4.attn.qkv.weight'])
+
+
+SEG_KEYS = ('feat_map', 'rois', 'tokens')
+
+
+def test_embed_head_is_built_only_for_embed():
+    """Without 'embed' the final norm and projection do not exist, so a segmenter's backbone
+    has no parameter that no output uses (DDP without find_unused_parameters)."""
+    model = _tiny(arch=dict(TINY, proj_dims=8), out_keys=SEG_KEYS)
+    assert not model.with_embed_head and model.norm is None and model.proj is None
+    assert not any(k.startswith(('norm.', 'proj.')) for k in model.state_dict())
+    full = _tiny(arch=dict(TINY, proj_dims=8))
+    assert full.with_embed_head
+    assert set(full.state_dict()) - set(model.state_dict()) == {
+        'norm.weight', 'norm.bias', 'proj.weight'}
+    _perturb(model)
+    feat, rois, toks = model.train()(torch.randn(2, 3, 64, 48))
+    (feat.sum() + rois.sum() + toks.sum()).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, f'no gradient for {name}'
+    # asking for the embedding later fails loudly instead of running a missing head
+    with pytest.raises(ValueError, match='embedding head'):
+        model.out_keys = ('tokens', 'embed')
+    model.out_keys = ('rois', )  # other outputs may still be chosen at run time
+    assert model(torch.randn(1, 3, 32, 32))[0].shape == (1, 3, 5, 4)
+
+
+def _channel_norm_by_hand(x, eps=1e-5):
+    mean = x.mean(1, keepdim=True)
+    var = ((x - mean) ** 2).mean(1, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps)
+
+
+@pytest.mark.parametrize('hw', [(64, 48), (33, 65)])
+def test_feat_map_s2_is_the_pre_pool_map(hw):
+    """'feat_map_s2' = channel norm of ReLU(conv) before the max-pool; 'feat_map' is its
+    pooled form (SPEC data flow 1, written out with plain conv / ReLU / pool here)."""
+    model = _tiny(out_keys=('feat_map', 'feat_map_s2', 'embed')).eval()
+    _perturb(model)
+    x = torch.randn(2, 3, *hw)
+    feat, feat_s2, embed = model(x)
+    conv = torch.nn.functional.conv2d(x, model.stem.conv.weight, model.stem.conv.bias,
+                                      stride=2, padding=3).clamp(min=0)
+    pooled = torch.nn.functional.max_pool2d(conv, 3, 2, 1)
+    assert feat_s2.shape == (2, 8, math.ceil(hw[0] / 2), math.ceil(hw[1] / 2))
+    torch.testing.assert_close(feat_s2, _channel_norm_by_hand(conv), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(feat, _channel_norm_by_hand(pooled), rtol=1e-4, atol=1e-4)
+    # asking for the stride-2 map changes none of the other outputs
+    model.out_keys = ('feat_map', 'embed')
+    feat_only, embed_only = model(x)
+    assert torch.equal(feat_only, feat) and torch.equal(embed_only, embed)
+
+
+def test_pretrained_drop_keys_of_the_embedding_head(tmp_path):
+    """A bootstrap / classification checkpoint (with norm and proj) loads into a backbone
+    without them only when drop_keys names them; everything else stays strict."""
+    arch = dict(TINY, proj_dims=8)
+    src = _tiny(arch=arch)
+    _perturb(src)
+    path = str(tmp_path / 'boot.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in src.state_dict().items()}}, path)
+    init = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    with pytest.raises(KeyError, match='norm.weight'):  # no silent dropping
+        _tiny(arch=arch, out_keys=SEG_KEYS, init_cfg=init).init_weights()
+    dst = _tiny(arch=arch, out_keys=SEG_KEYS, init_cfg=dict(init, drop_keys=('norm', 'proj')))
+    dst.init_weights()
+    own = dst.state_dict()
+    assert set(own) == {k for k in src.state_dict() if not k.startswith(('norm.', 'proj.'))}
+    for k, v in own.items():
+        assert torch.equal(v, src.state_dict()[k]), k
+    # dropping only part of the head leaves the rest unexpected
+    with pytest.raises(KeyError, match='proj.weight'):
+        _tiny(arch=arch, out_keys=SEG_KEYS,
+              init_cfg=dict(init, drop_keys=('norm', ))).init_weights()
+    # only parts of the embedding head the model does not build can be named
+    with pytest.raises(ValueError, match='built'):
+        _tiny(arch=arch, init_cfg=dict(init, drop_keys=('norm', 'proj'))).init_weights()
+    with pytest.raises(ValueError, match='unknown'):
+        _tiny(arch=arch, out_keys=SEG_KEYS,
+              init_cfg=dict(init, drop_keys=('norm', 'proj', 'blocks'))).init_weights()
+    # other missing keys still fail
+    sd = {f'backbone.{k}': v for k, v in src.state_dict().items() if k != 'stem.conv.bias'}
+    torch.save(sd, path)
+    with pytest.raises(KeyError, match='stem.conv.bias'):
+        _tiny(arch=arch, out_keys=SEG_KEYS,
+              init_cfg=dict(init, drop_keys=('norm', 'proj'))).init_weights()
+
+
+@pytest.mark.parametrize('out_keys', [('embed', ), SEG_KEYS])
+def test_forward_cortex_tokens_runs_every_row_of_every_block(out_keys):
+    model = _tiny(arch=dict(TINY, num_layers=3), out_keys=out_keys).eval()
+    _perturb(model)
+    x = torch.randn(2, 3, 48, 64)
+    outs = model.forward_cortex_tokens(x)
+    assert len(outs) == 3 and all(o.shape == (2, 6, 64) for o in outs)
+    tokens = model._encode(x)[-1]
+    for block, out in zip(model.blocks, outs):
+        tokens = block(tokens)
+        torch.testing.assert_close(out, tokens)
+    # the last one is what forward reads out
+    if 'tokens' in out_keys:
+        torch.testing.assert_close(model(x)[out_keys.index('tokens')], outs[-1])
+    else:
+        torch.testing.assert_close(model(x)[0], model.norm(outs[-1][:, 0]))
+    assert [o.shape for o in model.forward_cortex_tokens(x, depth=1)] == [(2, 6, 64)]
+    assert model.out_keys == out_keys
+    with pytest.raises(ValueError, match='depth'):
+        model.forward_cortex_tokens(x, depth=4)

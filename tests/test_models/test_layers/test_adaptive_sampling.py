@@ -29,9 +29,12 @@ def test_rejects_non_square_points():
         AdaptiveSamplingMixing(32, 8, num_points=6)
 
 
-def test_mixing_matches_explicit_per_token():
+@pytest.mark.parametrize('mixing_bias,padding', [(False, 'border'), (True, 'zeros')])
+def test_mixing_matches_explicit_per_token(mixing_bias, padding):
+    """Written from the released ``AdaptiveMixing.forward`` (both ``mixing_bias`` branches)."""
     torch.manual_seed(0)
-    m = AdaptiveSamplingMixing(32, in_channels=4, num_points=4, hidden_dims=16)
+    m = AdaptiveSamplingMixing(32, in_channels=4, num_points=4, hidden_dims=16,
+                               mixing_bias=mixing_bias, padding_mode=padding)
     with torch.no_grad():
         for p in m.parameters():
             p.add_(torch.randn_like(p) * 0.05)
@@ -50,11 +53,16 @@ def test_mixing_matches_explicit_per_token():
             pts = torch.tensor([0.4, 0.55]) + off * torch.tensor([0.6, 0.7])
             torch.testing.assert_close(points[b, n], pts)
             grid = (pts * 2 - 1).view(1, 1, P, 2)
-            s = F.grid_sample(feat[b:b + 1], grid, padding_mode='border',
+            s = F.grid_sample(feat[b:b + 1], grid, padding_mode=padding,
                               align_corners=False)[0, :, 0].t()  # (P, C)
             g = F.layer_norm(t, (32, ), m.param_norm.weight, m.param_norm.bias)
             g = m.param_fc2(m.param_fc1(g))
-            mixed = F.gelu(g[C * C:].view(Po, P) @ F.gelu(s @ g[:C * C].view(C, C)))
+            channel, spatial = g[:C * C].view(C, C), g[C * C:].view(Po, P)
+            if mixing_bias:  # v1: biases, GELU between and after the two mixings
+                mixed = F.gelu(s @ channel + m.channel_bias)
+                mixed = F.gelu(spatial @ mixed + m.spatial_bias[:, None])
+            else:  # bootstrapped: no activation between, one GELU after
+                mixed = F.gelu(spatial @ (s @ channel))
             torch.testing.assert_close(out[b, n], t + m.out_proj(mixed.reshape(-1)),
                                        atol=1e-5, rtol=1e-5)
 
