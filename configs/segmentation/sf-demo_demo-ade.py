@@ -26,8 +26,9 @@ model = dict(
         conv_channels=16,
         mixing_hidden_dims=64,
         ln_eps=1e-6,
+        # the student's embedding head (final norm) is not built in a segmenter: dropped
         init_cfg=dict(type='Pretrained', checkpoint='work_dirs/demo/student.pth',
-                      prefix='backbone.', extend_tokens=True)),
+                      prefix='backbone.', extend_tokens=True, drop_keys=('norm', 'proj'))),
     decode_head=dict(
         in_channels=(16, 4, 128), channels=64, num_heads=1, num_classes=8,
         # most demo pixels are background (ignored): average the loss over labelled pixels

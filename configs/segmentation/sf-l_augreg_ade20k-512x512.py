@@ -19,8 +19,10 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
         drop_path_rate=0.4,  # ViT-Adapter-L's drop-path rate (paper: "drop path settings")
+        # the bootstrap checkpoint's embedding head (final norm, projection) is not built
+        # in a segmenter (no 'embed' output): its keys are dropped by name
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/sf-l_augreg.pth',
-                      prefix='backbone.', extend_tokens=True)),
+                      prefix='backbone.', extend_tokens=True, drop_keys=('norm', 'proj'))),
     decode_head=dict(num_classes=150),
     # ViT-Adapter's ADE20K evaluation: 512x512 sliding windows, stride 341
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(341, 341)))

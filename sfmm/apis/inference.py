@@ -9,7 +9,7 @@ Example::
 """
 import copy
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -149,7 +149,9 @@ def _sparse_outputs(model: nn.Module, inputs: torch.Tensor) -> Dict[str, torch.T
     backbone = getattr(model, 'backbone', None)
     if backbone is None or not hasattr(backbone, 'out_keys'):
         return {}
-    keys = ('rois', 'points', 'embed')
+    # a segmenter's SparseFormer has no embedding head (final norm / projection)
+    keys = ('rois', 'points') + (('embed', ) if getattr(backbone, 'with_embed_head', True)
+                                 else ())
     with backbone_outputs(backbone, keys):
         outs = backbone(inputs)
     return dict(zip(keys, outs))
@@ -191,6 +193,7 @@ def inference_model(model: nn.Module, images: Union[ImageInput, Sequence[ImageIn
             result['pred_mask'] = sample.pred_sem_seg.data[0].cpu().numpy()
         if 'embed' in extra:
             result['embedding'] = extra['embed'][0].cpu()
+        if 'rois' in extra:
             result['rois'] = extra['rois'][0].cpu()
             result['points'] = extra['points'][0].cpu()
         results.append(result)

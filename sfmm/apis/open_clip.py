@@ -8,7 +8,7 @@ tower, tokenizer, preprocessing and zero-shot utilities unchanged; and its final
 sequence can feed a LLaVA-style projector in place of CLIP's patch tokens.
 """
 import copy
-from typing import Any, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -86,8 +86,9 @@ def replace_open_clip_visual(clip_model: nn.Module, sparseformer: nn.Module,
     Args:
         clip_model (nn.Module): An open_clip ``CLIP`` / ``CustomTextCLIP`` (the model the
             SparseFormer was bootstrapped from).
-        sparseformer (nn.Module): ``sfmm.SparseFormer`` (CLIP arch, weights loaded). If its
-            ``out_keys`` lack ``'embed'`` it is set to ``('embed',)``.
+        sparseformer (nn.Module): ``sfmm.SparseFormer`` (CLIP arch, weights loaded), built
+            with its embedding head (``'embed'`` in ``out_keys`` at construction). If its
+            ``out_keys`` lack ``'embed'`` now, they are set to ``('embed',)``.
         image_size (int | tuple, optional): Input size; None keeps the replaced tower's
             (e.g. 224, or 336 for ViT-L-14-336). Defaults to None.
 
@@ -95,8 +96,12 @@ def replace_open_clip_visual(clip_model: nn.Module, sparseformer: nn.Module,
         nn.Module: ``clip_model``, whose ``visual`` is now a :class:`SparseFormerVisual`.
 
     Raises:
-        ValueError: If the embedding widths of the SparseFormer and the CLIP model differ.
+        ValueError: If the embedding widths of the SparseFormer and the CLIP model differ,
+            or the SparseFormer was built without its embedding head.
     """
+    if not getattr(sparseformer, 'with_embed_head', True):
+        raise ValueError("the SparseFormer was built without its embedding head (final norm "
+                         "and projection): build it with 'embed' in out_keys")
     old = clip_model.visual
     embed_dim = getattr(old, 'output_dim', None)
     proj = getattr(sparseformer, 'proj', None)
@@ -148,7 +153,9 @@ def sparseformer_llava_features(model: nn.Module, images: Tensor, with_cls: bool
     ``layer``: ``layer=-2, with_cls=False`` gives what LLaVA's default expects, with ``N``
     (e.g. 48 or 63) tokens instead of 256 / 576. Tokens are taken before the final norm,
     like Hugging Face CLIP's ``hidden_states``; ``layer=-1`` is the backbone's ``'tokens'``
-    output.
+    output. Every token of the blocks up to ``layer`` is computed
+    (``SparseFormer.forward_cortex_tokens``), whatever the model's ``out_keys``; they are
+    not changed.
 
     Args:
         model (nn.Module): An ``sfmm.SparseFormer``, a :class:`SparseFormerVisual`, an
@@ -164,20 +171,13 @@ def sparseformer_llava_features(model: nn.Module, images: Tensor, with_cls: bool
         ``with_cls``).
     """
     sf = _find_sparseformer(model)
-    blocks = sf.blocks
-    if not -len(blocks) <= layer < len(blocks):
-        raise IndexError(f'layer {layer} out of range for {len(blocks)} cortex blocks')
-    captured = {}
-
-    def hook(module: nn.Module, args: Any, output: Tensor) -> None:
-        captured['tokens'] = output
-
-    handle = blocks[layer].register_forward_hook(hook)
-    try:
-        sf(images)
-    finally:
-        handle.remove()
-    tokens = captured['tokens']
+    num_blocks = len(sf.blocks)
+    if not -num_blocks <= layer < num_blocks:
+        raise IndexError(f'layer {layer} out of range for {num_blocks} cortex blocks')
+    if not hasattr(sf, 'forward_cortex_tokens'):
+        raise TypeError(f'{type(sf).__name__} has no forward_cortex_tokens()')
+    index = layer % num_blocks
+    tokens = sf.forward_cortex_tokens(images, depth=index + 1)[index]
     return tokens if with_cls else tokens[:, 1:]
 
 

@@ -93,19 +93,47 @@ def test_drop_in_rejects_other_clip_width_and_locks():
     assert any(p.requires_grad for p in clip.transformer.parameters())
 
 
+def _cortex_outputs_by_hand(sf, images):
+    """Every cortex block's output, running the blocks one by one on the cortex input
+    (captured from a plain forward)."""
+    captured = {}
+    handle = sf.blocks[0].register_forward_pre_hook(
+        lambda module, args: captured.setdefault('x', args[0]))
+    with torch.no_grad():
+        sf(images)
+    handle.remove()
+    outs, x = [], captured['x']
+    with torch.no_grad():
+        for block in sf.blocks:
+            x = block(x)
+            outs.append(x)
+    return outs
+
+
+def test_drop_in_refuses_a_sparseformer_without_embedding_head():
+    with pytest.raises(ValueError, match='embedding head'):
+        replace_open_clip_visual(_clip(), _sparseformer(out_keys=('tokens', )))
+
+
+@pytest.mark.parametrize('out_keys', [('embed', ), ('tokens', 'embed')])
 @pytest.mark.parametrize('with_cls', [False, True])
 @pytest.mark.parametrize('layer', [-1, -2, 0])
-def test_llava_features_shape_and_values(with_cls, layer):
-    sf = _sparseformer(out_keys=('tokens', 'embed'))
+def test_llava_features_shape_and_values(out_keys, with_cls, layer):
+    # ('embed', ) is the default: there the last block of a plain forward computes [CLS] only
+    sf = _sparseformer(out_keys=out_keys)
     images = torch.randn(2, 3, 48, 40)
     feats = sparseformer_llava_features(sf, images, with_cls=with_cls, layer=layer)
     assert feats.shape == (2, TOKENS + int(with_cls), SF_ARCH['embed_dims'])
     assert torch.isfinite(feats).all()
-    tokens = sf(images)[0]  # 'tokens': (B, 1 + N, D), [CLS] first, last block's output
-    if layer == -1:
-        torch.testing.assert_close(feats, tokens if with_cls else tokens[:, 1:])
-    else:
-        assert not torch.allclose(feats, tokens if with_cls else tokens[:, 1:])
+    assert sf.out_keys == out_keys  # the model is not reconfigured
+    expected = _cortex_outputs_by_hand(sf, images)[layer]
+    torch.testing.assert_close(feats, expected if with_cls else expected[:, 1:])
+    if 'tokens' in out_keys:  # the last block's output is the backbone's 'tokens'
+        tokens = sf(images)[0]
+        if layer == -1:
+            torch.testing.assert_close(feats, tokens if with_cls else tokens[:, 1:])
+        else:
+            assert not torch.allclose(feats, tokens if with_cls else tokens[:, 1:])
     # the same through the open_clip drop-in, and no hook is left behind
     clip = replace_open_clip_visual(_clip(), sf)
     torch.testing.assert_close(

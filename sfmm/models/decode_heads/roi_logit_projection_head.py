@@ -4,7 +4,6 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.registry import DefaultScope
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
@@ -27,8 +26,8 @@ class RoILogitProjectionHead(BaseDecodeHead):
     processed by ``num_blocks`` pre-norm transformer blocks of width ``channels`` and a final
     LayerNorm, and classified per token by ``Linear(channels, num_classes)`` into
     ``P_token (N, L)``. Dense queries are a 3x3 convolution (``C -> channels``) of the
-    early-convolution map (stride 4); the keys are the ``channels``-wide tokens. Each pixel
-    ``p`` gets
+    early-convolution map (stride 4; its stride-2 map with ``query_scale=2``); the keys are
+    the ``channels``-wide tokens. Each pixel ``p`` gets
 
     ``P_dense[p] = softmax_n(q_p . k_n / sqrt(channels) + B_geo[p, n] + B_pred[n]) P_token[n]``
 
@@ -62,11 +61,16 @@ class RoILogitProjectionHead(BaseDecodeHead):
     (the last stage, ``rois[:, -1]``, is used), ``tokens`` (B, 1+N, D) with [CLS] first.
     Configure the backbone with ``out_keys=('feat_map', 'rois', 'tokens')`` and this head
     with ``in_channels=(C, 4, D)``, ``in_index=(0, 1, 2)``,
-    ``input_transform='multiple_select'``.
+    ``input_transform='multiple_select'``. With ``query_scale=2`` a fourth input, the early
+    convolution's own stride-2 map ``feat_map_s2`` (B, C, 2h, 2w) (conv + ReLU before the
+    max-pool, channel-normalised), gives the queries instead: backbone
+    ``out_keys=('feat_map', 'rois', 'tokens', 'feat_map_s2')``, head
+    ``in_channels=(C, 4, D, C)``, ``in_index=(0, 1, 2, 3)``.
 
     Args:
         in_channels (Sequence[int]): ``(C, 4, D)``: early-conv channels, RoI size (4) and
-            token width. Defaults to (64, 4, 768).
+            token width; ``(C, 4, D, C)`` with ``query_scale=2`` (the stride-2 map last).
+            Defaults to (64, 4, 768).
         channels (int): Width ``d`` of the token blocks, queries and keys. Defaults to 256.
         num_classes (int): Number of classes ``L``. Defaults to 150.
         num_blocks (int): Transformer blocks on the reduced tokens. Defaults to 2.
@@ -86,14 +90,16 @@ class RoILogitProjectionHead(BaseDecodeHead):
         attn_chunk_size (int, optional): Pixels per attention chunk (rounded down to whole
             rows, at least one); None for all at once.
             Defaults to None.
-        query_scale (int): Bilinear upsampling factor of the early-conv map before the query
-            conv, so the dense logits come out at stride ``4 / query_scale``. 1 is SPEC's
-            stride-4 head; 2 (stride 2) is an option whose cost matches the paper's Table 5
-            FLOPs (see configs/segmentation/README.md). Defaults to 1.
+        query_scale (int): 1 or 2: the dense queries (and logits) are at stride
+            ``4 / query_scale``. 1 is SPEC's stride-4 head on ``feat_map``; 2 reads the
+            early convolution's stride-2 map ``feat_map_s2`` (the fourth input), an option
+            whose cost matches the paper's Table 5 FLOPs (see
+            configs/segmentation/README.md). Defaults to 1.
         input_transform (str): Must be ``'multiple_select'``. Defaults to
             'multiple_select'.
-        in_index (Sequence[int]): Indices of ``feat_map``, ``rois``, ``tokens`` in the
-            backbone outputs. Defaults to (0, 1, 2).
+        in_index (Sequence[int]): Indices of ``feat_map``, ``rois``, ``tokens`` (and
+            ``feat_map_s2`` with ``query_scale=2``) in the backbone outputs.
+            Defaults to (0, 1, 2).
         init_cfg (dict | list, optional): mmengine init config. Defaults to None (truncated
             normal std 0.02 for Linear layers, see :meth:`init_weights`).
         **kwargs: Other :class:`mmseg.models.decode_heads.BaseDecodeHead` arguments
@@ -124,11 +130,16 @@ class RoILogitProjectionHead(BaseDecodeHead):
         if input_transform != 'multiple_select':
             raise ValueError("RoILogitProjectionHead needs input_transform='multiple_select' "
                              f'(feat_map, rois, tokens), got {input_transform!r}')
-        if len(in_channels) != 3 or in_channels[1] != 4:
+        if query_scale not in (1, 2):
+            raise ValueError(f'query_scale must be 1 (feat_map, stride 4) or 2 (feat_map_s2, '
+                             f'stride 2), got {query_scale}')
+        if query_scale == 1 and (len(in_channels) != 3 or in_channels[1] != 4):
             raise ValueError('in_channels must be (C, 4, D) for (feat_map, rois, tokens), '
                              f'got {in_channels}')
-        if int(query_scale) != query_scale or query_scale < 1:
-            raise ValueError(f'query_scale must be a positive integer, got {query_scale}')
+        if query_scale == 2 and (len(in_channels) != 4 or in_channels[1] != 4
+                                 or in_channels[3] != in_channels[0]):
+            raise ValueError('with query_scale=2 in_channels must be (C, 4, D, C) for '
+                             f'(feat_map, rois, tokens, feat_map_s2), got {in_channels}')
         if geo_scale_init <= 0:
             raise ValueError(f'geo_scale_init must be > 0, got {geo_scale_init}')
         kwargs.setdefault('dropout_ratio', 0.)
@@ -144,7 +155,7 @@ class RoILogitProjectionHead(BaseDecodeHead):
         del self.conv_seg
         # tokens are (B, N, d): plain dropout instead of BaseDecodeHead's Dropout2d
         self.dropout = nn.Dropout(self.dropout_ratio) if self.dropout_ratio > 0 else None
-        conv_channels, _, token_dims = in_channels
+        conv_channels, _, token_dims = in_channels[:3]
         self.has_cls_token = has_cls_token
         self.use_geometric_bias = use_geometric_bias
         self.use_predictive_bias = use_predictive_bias
@@ -181,7 +192,18 @@ class RoILogitProjectionHead(BaseDecodeHead):
 
     # ------------------------------------------------------------------ pieces
     def _split_inputs(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-        feat, rois, tokens = self._transform_inputs(inputs)
+        """``(query map, final RoIs (B, N, 4), latent tokens (B, N, D))``; the query map is
+        ``feat_map`` or, with ``query_scale=2``, ``feat_map_s2``."""
+        selected = self._transform_inputs(inputs)
+        feat, rois, tokens = selected[:3]
+        if self.query_scale == 2:
+            feat_s2 = selected[3]
+            h2, w2 = feat_s2.shape[-2:]
+            if (math.ceil(h2 / 2), math.ceil(w2 / 2)) != tuple(feat.shape[-2:]):
+                raise ValueError(f'query_scale=2 needs the stride-2 map of feat_map '
+                                 f'{tuple(feat.shape[-2:])} as the fourth input, got a '
+                                 f'{(h2, w2)} map (check in_index / out_keys)')
+            feat = feat_s2
         if rois.dim() == 4:
             rois = rois[:, -1]
         if self.has_cls_token:
@@ -283,10 +305,8 @@ class RoILogitProjectionHead(BaseDecodeHead):
         return t, self.token_cls(self.dropout(t) if self.dropout is not None else t)
 
     def queries(self, feat: Tensor) -> Tensor:
-        """Dense queries: (B, C, h, w) early-conv map -> (B, d, h*s, w*s), ``s = query_scale``."""
-        if self.query_scale > 1:
-            feat = F.interpolate(feat, scale_factor=self.query_scale, mode='bilinear',
-                                 align_corners=False)
+        """Dense queries: (B, C, h, w) query map (``feat_map`` or ``feat_map_s2``) ->
+        (B, d, h, w)."""
         return self.query_conv(feat)
 
     def attention(self, inputs: Sequence[Tensor]) -> Tensor:
@@ -311,11 +331,12 @@ class RoILogitProjectionHead(BaseDecodeHead):
 
         Args:
             inputs (Sequence[Tensor]): Backbone outputs: ``feat_map`` (B, C, h, w),
-                ``rois`` (B, R+1, N, 4), ``tokens`` (B, 1+N, D), picked by ``in_index``.
+                ``rois`` (B, R+1, N, 4), ``tokens`` (B, 1+N, D) (and ``feat_map_s2``
+                (B, C, 2h, 2w) with ``query_scale=2``), picked by ``in_index``.
 
         Returns:
-            Tensor: Logits (B, num_classes, h, w), float32 (``h = H/4``, ``w = W/4``; times
-            ``query_scale``).
+            Tensor: Logits (B, num_classes, h, w), float32 (``h = H/4``, ``w = W/4``; the
+            stride-2 map's size with ``query_scale=2``).
         """
         feat, rois, tokens = self._split_inputs(inputs)
         keys, token_logits = self.token_logits(tokens)

@@ -158,8 +158,8 @@ def test_geometric_bias_peaks_at_roi_centre_in_roi_units():
         assert (b[10, 31:].diff() < 0).all() and (b[10, :30].diff() > 0).all()
         assert (b[11:, 30].diff() < 0).all() and (b[:10, 30].diff() > 0).all()
     # Gaussian in RoI units: -s/2 ((dx/w)^2 + (dy/h)^2); an offset of one RoI width -> -s/2
-    px, py = (30 + 4) + 0.5, 10 + 0.5  # 4 pixels right = 0.1 = one width of the small RoI
-    dx, dy = px / 40 - cx, py / 40 - cy
+    px = (30 + 4) + 0.5  # 4 pixels right of the centre (row 10) = 0.1 = one RoI width
+    dx = px / 40 - cx
     torch.testing.assert_close(bias[10, 34, 0], torch.tensor(-2. * (dx / .1) ** 2))
     # the same offset in RoI units gives the same bias for both RoIs
     small = bias[10 + 2, 30 + 1, 0]   # dy = 2 px = 0.25 h, dx = 1 px = 0.25 w
@@ -207,14 +207,49 @@ def test_chunked_attention_and_float32_under_autocast():
     assert out.dtype == torch.float32
 
 
-def test_query_scale_upsamples_dense_logits():
-    head = _head(query_scale=2)
-    inputs = _inputs()
-    assert head(inputs).shape == (2, NUM_CLASSES, 16, 16)
-    attn = head.attention(inputs)
-    torch.testing.assert_close(attn.sum(-1), torch.ones(2, 256))
+def _stride2_head(**kwargs) -> RoILogitProjectionHead:
+    return _head(query_scale=2, in_channels=(C, 4, D, C), in_index=(0, 1, 2, 3), **kwargs)
+
+
+def test_query_scale_2_queries_come_from_the_stride2_map():
+    """With query_scale=2 the queries are the 3x3 conv of the fourth input (the backbone's
+    'feat_map_s2'), attention and logits at its size; the stride-4 map is not read."""
+    head = _stride2_head(geo_scale_init=3.)
+    feat, rois, tokens = _inputs(size=4)
+    feat_s2 = torch.randn(2, C, 7, 8)  # ceil(7 / 2), ceil(8 / 2) = the 4 x 4 feat_map
+    out = head((feat, rois, tokens, feat_s2))
+    assert out.shape == (2, NUM_CLASSES, 7, 8)
+    # eq. (7) written out on the stride-2 map
+    h, w = 7, 8
+    keys, token_logits = head.token_logits(tokens[:, 1:])
+    q = torch.nn.functional.conv2d(feat_s2, head.query_conv.weight, head.query_conv.bias,
+                                   padding=1).flatten(2).transpose(1, 2)
+    r = rois[:, -1]
+    cx, cy = (r[..., 0] + r[..., 2]) / 2, (r[..., 1] + r[..., 3]) / 2
+    rw, rh = r[..., 2] - r[..., 0], r[..., 3] - r[..., 1]
+    ys = (torch.arange(h) + 0.5) / h
+    xs = (torch.arange(w) + 0.5) / w
+    py, px = ys.repeat_interleave(w), xs.repeat(h)  # pixel centres, row-major
+    geo = -1.5 * (((px[None, :, None] - cx[:, None]) / rw[:, None]) ** 2
+                  + ((py[None, :, None] - cy[:, None]) / rh[:, None]) ** 2)
+    scores = q @ keys.transpose(1, 2) / math.sqrt(32) + geo + head.pred_bias(keys)[..., 0][:, None]
+    expected = (scores.softmax(-1) @ token_logits).transpose(1, 2).reshape(2, -1, h, w)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(head.attention((feat, rois, tokens, feat_s2)).sum(-1),
+                               torch.ones(2, h * w))
+    # the stride-4 map does not enter; the stride-2 map does
+    torch.testing.assert_close(head((torch.randn_like(feat), rois, tokens, feat_s2)), out)
+    assert not torch.allclose(head((feat, rois, tokens, feat_s2 + torch.randn_like(feat_s2))),
+                              out)
+    # a map that is not feat_map's stride-2 map (e.g. indices swapped) is refused
+    with pytest.raises(ValueError, match='stride-2 map'):
+        head((feat, rois, tokens, torch.randn(2, C, 16, 16)))
     with pytest.raises(ValueError, match='query_scale'):
         _head(query_scale=0)
+    with pytest.raises(ValueError, match='query_scale'):
+        _head(query_scale=4)
+    with pytest.raises(ValueError, match=r'\(C, 4, D, C\)'):
+        _head(query_scale=2)  # in_channels without the stride-2 map
 
 
 def test_losses_resolve_in_mmseg_scope_from_any_default_scope():
