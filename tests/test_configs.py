@@ -64,6 +64,18 @@ def _shrink_sparseformer(cfg: dict, widths: Dict[int, int]) -> None:
     cfg['conv_channels'] = TINY_CONV
 
 
+def _shrink_sparseformer_v1(cfg: dict, widths: Dict[int, int]) -> None:
+    from sfmm.models.backbones import SparseFormerV1
+    arch = cfg.get('arch', 'tiny')
+    arch = dict(SparseFormerV1.arch_zoo[arch]) if isinstance(arch, str) else dict(arch)
+    widths[arch['embed_dims']] = TINY_WIDTH
+    widths[arch['focus_dims']] = TINY_WIDTH
+    tokens = cfg.get('num_latent_tokens') or arch.get('num_latent_tokens', TINY_TOKENS)
+    cfg['arch'] = dict(arch, focus_dims=TINY_WIDTH, embed_dims=TINY_WIDTH, num_heads=TINY_HEADS)
+    cfg['num_latent_tokens'] = min(tokens, TINY_TOKENS)
+    cfg['conv_channels'] = TINY_CONV
+
+
 def _shrink_vit(cfg: dict, widths: Dict[int, int]) -> None:
     if 'arch' not in cfg and 'embed_dims' in cfg:  # mmseg's VisionTransformer
         widths[cfg['embed_dims']] = TINY_WIDTH
@@ -131,6 +143,7 @@ def _shrink_channels(cfg: dict, widths: Dict[int, int]) -> None:
 # Backbones and teachers first (they define the widths), then heads.
 SHRINK_RULES: Dict[str, Callable[[dict, Dict[int, int]], None]] = {
     'SparseFormer': _shrink_sparseformer,
+    'SparseFormerV1': _shrink_sparseformer_v1,
     'VisionTransformer': _shrink_vit,
     'MMPretrainViTTeacher': _shrink_mmpretrain_vit_teacher,
     'TimmViTTeacher': _shrink_timm_teacher,
@@ -142,8 +155,8 @@ SHRINK_RULES: Dict[str, Callable[[dict, Dict[int, int]], None]] = {
     'UPerHead': _shrink_channels,
     'FCNHead': _shrink_channels,
 }
-_WIDTH_DEFINING = ('SparseFormer', 'VisionTransformer', 'MMPretrainViTTeacher',
-                   'TimmViTTeacher', 'OpenCLIPTeacher')
+_WIDTH_DEFINING = ('SparseFormer', 'SparseFormerV1', 'VisionTransformer',
+                   'MMPretrainViTTeacher', 'TimmViTTeacher', 'OpenCLIPTeacher')
 
 
 def _typed_dicts(node) -> List[dict]:
@@ -185,8 +198,8 @@ def test_configs_are_collected_from_repo_root():
     assert all(not osp.isabs(p) and osp.isfile(osp.join(REPO_ROOT, p)) for p in LEAF_CONFIGS)
     for name in ('sf-b_augreg_in1k', 'sf-l_augreg_in1k', 'sf-b_clip_in1k-zeroshot',
                  'sf-l_clip_in1k-zeroshot', 'vit-b16_augreg_in1k', 'vit-l16_augreg_in1k'):
-        assert f'configs/classification/{name}.py' in [p.replace(os.sep, '/')
-                                                        for p in LEAF_CONFIGS]
+        leaves = [p.replace(os.sep, '/') for p in LEAF_CONFIGS]
+        assert f'configs/classification/{name}.py' in leaves
 
 
 _BASE_ORDER = ('models', 'datasets', 'schedules', 'default_runtime')
@@ -338,10 +351,31 @@ def test_readme_table_numbers_match_metafile(metafile):
     assert checked == len(meta)
 
 
+def _fit_last_linear(feats: torch.Tensor, targets: torch.Tensor, bias: bool):
+    """Least squares ``feats @ W.T (+ b) = targets``; returns ``W`` and ``b`` (or None)."""
+    x = torch.cat([feats, torch.ones(len(feats), 1)], 1) if bias else feats
+    sol = torch.linalg.lstsq(x.double(), targets.double()).solution.float()
+    if bias:
+        return sol[:-1].t().contiguous(), sol[-1].contiguous()
+    return sol.t().contiguous(), None
+
+
 @pytest.mark.parametrize('name', ['sf-b_augreg_in1k', 'sf-b_clip_in1k-zeroshot'])
 def test_classification_config_evaluates_with_tools_test(tmp_path, name):
-    """The real eval pipeline, preprocessor, head and metric run through tools/test.py."""
+    """The real eval pipeline, preprocessor, head and metric run through tools/test.py.
+
+    The checkpoint's last linear layer is fitted (least squares, on the embeddings of the val
+    images through the config's own test pipeline and preprocessor) so that every val image
+    is classified right: the AugReg classifier, or the CLIP projection onto the class text
+    embeddings of a tiny CLIP text tower. tools/test.py must then report top-1 100, and 0 when
+    the fit targets the other class; both equal the top-1 computed by hand from the
+    predictions it saved. A wrong pipeline, preprocessor, key mapping or metric breaks this.
+    """
+    import pickle
+
     from mmengine.registry import MODELS, init_default_scope
+    from mmengine.runner import Runner
+    from open_clip.model import CLIP
 
     from conftest import load_tool, write_tiny_imagenet
     data_root = write_tiny_imagenet(str(tmp_path / 'data'), per_class=2, splits=('val', ))
@@ -349,15 +383,18 @@ def test_classification_config_evaluates_with_tools_test(tmp_path, name):
     cfg = Config.fromfile(leaf)
     model_cfg = cfg.model.to_dict()
     shrink_model_cfg(model_cfg)
-    if model_cfg['head']['type'] == 'sfmm.ZeroShotClsHead':
-        model_cfg['head'].update(classnames=['a', 'b'], checkpoint=None)
+    clip = model_cfg['head']['type'] == 'sfmm.ZeroShotClsHead'
+    if clip:  # a tiny CLIP text tower read from a file, as the real config reads CLIP's
+        torch.manual_seed(1)
+        text_cfg = model_cfg['head']['model_cfg']
+        tower = CLIP(text_cfg['embed_dim'], dict(image_size=32, layers=1, width=32,
+                                                 patch_size=16, head_width=16),
+                     text_cfg['text_cfg'], quick_gelu=True)
+        torch.save(tower.state_dict(), tmp_path / 'clip.bin')
+        model_cfg['head'].update(classnames=['a', 'b'], templates=['a photo of {}.'],
+                                 checkpoint=str(tmp_path / 'clip.bin'))
     else:
         model_cfg['head'].update(num_classes=2)
-    init_default_scope(cfg.default_scope)
-    torch.manual_seed(0)
-    ckpt = str(tmp_path / 'tiny.pth')
-    torch.save(dict(state_dict=MODELS.build(model_cfg).state_dict(), meta=dict()), ckpt)
-
     derived = tmp_path / f'{name}_tiny.py'
     derived.write_text(
         f'_base_ = [{leaf!r}]\n'
@@ -366,6 +403,129 @@ def test_classification_config_evaluates_with_tools_test(tmp_path, name):
         f'test_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, '
         f'dataset=dict(data_root={data_root!r}, classes=["a", "b"]))\n'
         f'test_evaluator = dict(topk=(1, ))\n')
-    metrics = load_tool('tools/test.py').main(
-        [str(derived), ckpt, '--work-dir', str(tmp_path / 'work')])
-    assert 0. <= metrics['accuracy/top1'] <= 100.
+    derived_cfg = Config.fromfile(str(derived))
+    init_default_scope(cfg.default_scope)
+    torch.manual_seed(0)
+    model = MODELS.build(dict(model_cfg, data_preprocessor=derived_cfg.data_preprocessor))
+    model.eval()
+
+    # embeddings (AugReg) / pre-projection features (CLIP) of the val images, as tested
+    captured = []
+    if clip:
+        model.backbone.proj.register_forward_hook(lambda m, x, y: captured.append(x[0]))
+    feats, labels = [], []
+    with torch.no_grad():
+        for batch in Runner.build_dataloader(derived_cfg.test_dataloader):
+            data = model.data_preprocessor(batch, False)
+            feats.append(model.extract_feat(data['inputs'])[-1])
+            labels += [int(s.gt_label) for s in data['data_samples']]
+    labels = torch.tensor(labels)
+    assert sorted(labels.tolist()) == [0, 0, 1, 1]
+    state = model.state_dict()
+    feats = torch.cat(captured if clip else feats)
+    if clip:
+        classes = model.head.encode_classes()  # (2, E), normalised
+
+    def evaluate(target: torch.Tensor, tag: str) -> float:
+        if clip:
+            weight, _ = _fit_last_linear(feats, classes[target], bias=False)
+            fitted = dict(state, **{'backbone.proj.weight': weight})
+        else:
+            weight, bias = _fit_last_linear(feats, 10. * torch.eye(2)[target], bias=True)
+            fitted = dict(state, **{'head.fc.weight': weight, 'head.fc.bias': bias})
+        ckpt = str(tmp_path / f'{tag}.pth')
+        torch.save(dict(state_dict=fitted, meta=dict()), ckpt)
+        preds_file = str(tmp_path / f'{tag}.pkl')
+        metrics = load_tool('tools/test.py').main(
+            [str(derived), ckpt, '--work-dir', str(tmp_path / tag), '--out', preds_file])
+        with open(preds_file, 'rb') as f:
+            preds = pickle.load(f)
+        assert len(preds) == 4
+        by_hand = 100. * sum(int(torch.as_tensor(p['pred_score']).argmax()) == int(p['gt_label'])
+                             for p in preds) / len(preds)
+        assert metrics['accuracy/top1'] == pytest.approx(by_hand)
+        return metrics['accuracy/top1']
+
+    assert evaluate(labels, 'fitted') == pytest.approx(100.)
+    assert evaluate(1 - labels, 'swapped') == pytest.approx(0.)
+
+
+def _header(relpath: str) -> str:
+    with open(osp.join(REPO_ROOT, relpath)) as f:
+        return f.read().split('\n_base_')[0]
+
+
+@pytest.mark.parametrize('relpath', LEAF_CONFIGS)
+def test_header_token_count_matches_the_model(relpath):
+    """A header's first "N tokens" is the SparseFormer's latent tokens + [CLS]."""
+    match = re.search(r'(\d+) tokens', _header(relpath))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, relpath))
+    backbone = cfg.model.get('backbone') or {}
+    if match is None or backbone.get('type') != 'sfmm.SparseFormer':
+        pytest.skip('no SparseFormer token count in this header')
+    assert backbone.num_latent_tokens + 1 == int(match.group(1)), \
+        f'{relpath}: header says {match.group(0)}, model has {backbone.num_latent_tokens} + 1'
+
+
+def _base_hops(path: str) -> int:
+    """Longest chain of ``_base_`` references from ``path`` to a file with none."""
+    with open(path) as f:
+        text = f.read()
+    match = re.search(r'^_base_\s*=\s*(\[.*?\]|[\'"][^\'"]+[\'"])', text, re.S | re.M)
+    if not match:
+        return 0
+    bases = [b for b in re.findall(r"['\"]([^'\"]+)['\"]", match.group(1)) if '::' not in b]
+    return 1 + max([_base_hops(osp.normpath(osp.join(osp.dirname(path), b))) for b in bases],
+                   default=0)
+
+
+@pytest.mark.parametrize('relpath', LEAF_CONFIGS)
+def test_base_chain_at_most_3_deep(relpath):
+    hops = _base_hops(osp.join(REPO_ROOT, relpath))
+    assert 1 <= hops <= 3, \
+        f'{relpath}: _base_ chain is {hops} deep (inherit from a shallower leaf)'
+
+
+def test_sf_l_clip_bases_have_the_released_token_count():
+    """SF-L CLIP is released with 64 tokens (63 latent + [CLS]); the bases say so."""
+    for base in ('sf-l_clip.py', 'sf-l_clip_retrieval.py', 'bootstrap_sf-l_clip.py'):
+        cfg = Config.fromfile(osp.join(CONFIG_ROOT, '_base_', 'models', base))
+        assert cfg.model.backbone.num_latent_tokens == 63, base
+    for leaf in ('classification/sf-l_clip_in1k-zeroshot.py', 'retrieval/sf-l_clip_coco.py',
+                 'retrieval/sf-l_clip_flickr30k.py', 'bootstrap/sf-l_clip.py'):
+        with open(osp.join(CONFIG_ROOT, leaf)) as f:
+            assert 'num_latent_tokens' not in f.read(), f'{leaf}: redundant token override'
+
+
+def _crop(pipeline) -> int:
+    for t in pipeline:
+        if t['type'] in ('CenterCrop', 'RandomResizedCrop'):
+            return t.get('crop_size', t.get('scale'))
+    raise AssertionError(f'no crop in {pipeline}')
+
+
+@pytest.mark.parametrize('leaf', sorted(
+    p for p in LEAF_CONFIGS if p.replace(os.sep, '/').startswith('configs/bootstrap/')))
+def test_bootstrap_leaf_has_a_matching_eval_config(leaf):
+    """Each bootstrap run is evaluated by a classification config with its student (tokens,
+    arch) and its crop (the bootstrap's val crop for AugReg, its train crop for CLIP). The
+    mapping is the one tools/analysis_tools/smoke_full_size.py uses."""
+    from conftest import load_tool
+    smoke = load_tool('tools/analysis_tools/smoke_full_size.py')
+    rel = smoke._rel(osp.join(REPO_ROOT, leaf))
+    boot = Config.fromfile(osp.join(REPO_ROOT, leaf))
+    clip = boot.model.teacher.type == 'sfmm.OpenCLIPTeacher'
+    ev = Config.fromfile(smoke._config_path(smoke.eval_config_of(rel, clip)))
+    assert ev.model.backbone.num_latent_tokens == boot.model.backbone.num_latent_tokens
+    if '/ablations/' not in leaf:
+        assert ev.model.backbone.arch == boot.model.backbone.arch
+    if clip:
+        assert _crop(ev.test_dataloader.dataset.pipeline) == \
+            _crop(boot.train_dataloader.dataset.pipeline)
+        assert ev.model.head.model_name == boot.model.teacher.model_name
+    else:
+        assert _crop(ev.test_dataloader.dataset.pipeline) == \
+            _crop(boot.val_dataloader.dataset.pipeline)
+        resize = [[t for t in c.test_dataloader.dataset.pipeline if t['type'] == 'ResizeEdge']
+                  for c in (ev, boot)]
+        assert resize[0] == resize[1]

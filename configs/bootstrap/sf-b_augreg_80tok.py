@@ -2,7 +2,8 @@
 # checkpoint of sf-b_augreg.py: 5 epochs, lr 5e-5, half-cosine, 224x224; 8 GPUs x 128.
 # The 48 learned RoIs are kept and 31 new ones are added on a grid
 # (sfmm.models.utils.extend_tokens); the teacher is re-read from its file.
-# Reproduces paper Table 2, "SF-B_AugReg, 80 tokens (continued)": top-1 83.4, 6.2 GFLOPs.
+# Reproduces paper Table 2 (and Table 4), "SF-B_AugReg, 80 tokens (continued)":
+# top-1 83.4, 6.2 GFLOPs.
 _base_ = './sf-b_augreg.py'
 
 # model: start from the 49-token bootstrap instead of inheriting from the teacher

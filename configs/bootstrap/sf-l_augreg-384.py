@@ -2,8 +2,10 @@
 # 384x384 (student and teacher see the same 384px crop), 20 epochs; 8 GPUs x 128 (total 1024).
 # Reproduces paper Table 2, "SF-L_AugReg, 49 tokens" under ViT-L/16-384: top-1 84.9
 # (teacher 86.9), 213M params, 11.6 GFLOPs (the early convolution grows with the input).
-# Evaluate at 384px: tools/test.py configs/classification/sf-l_augreg_in1k.py CKPT with the
-# val pipeline of this file (resize 384, centre crop 384), e.g. via --cfg-options.
+# Teacher: the original AugReg ViT-L/16-384 release, timm's
+# `vit_large_patch16_384.augreg_in21k_ft_in1k` (as in the paper; timm has no augreg2 ViT-L).
+# Evaluate at 384px (resize 384, centre crop 384) with tools/test.py
+#   configs/classification/sf-l_augreg-384_in1k.py work_dirs/sf-l_augreg-384/epoch_20.pth
 _base_ = './sf-l_augreg.py'
 
 # model

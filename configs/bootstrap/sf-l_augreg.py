@@ -2,6 +2,10 @@
 # 224x224, 20 epochs; 8 GPUs x 128 images per batch (total 1024).
 # Reproduces paper Table 2, "SF-L_AugReg, 49 tokens" (from ViT-L/16-224): top-1 84.5
 # (teacher 85.8), 213M params, 11.4 GFLOPs; also the SF-L "default" row of Table 8 (84.5).
+# Teacher: the original AugReg ViT-L/16 (IN-21K pre-trained, IN-1K fine-tuned), as in the
+# paper: timm `vit_large_patch16_224.augreg_in21k_ft_in1k`, read from
+# checkpoints/timm/vit_large_patch16_224.augreg_in21k_ft_in1k.safetensors (timm publishes no
+# augreg2 ViT-L, so every sf-l_augreg* leaf uses the original release).
 # Evaluate with:
 #   tools/test.py configs/classification/sf-l_augreg_in1k.py work_dirs/sf-l_augreg/epoch_20.pth
 _base_ = [

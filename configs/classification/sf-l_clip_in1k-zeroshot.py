@@ -11,6 +11,4 @@ _base_ = [
 ]
 
 # model
-model = dict(
-    backbone=dict(num_latent_tokens=63),
-    head=dict(classnames='imagenet', templates='openai_imagenet'))
+model = dict(head=dict(classnames='imagenet', templates='openai_imagenet'))

@@ -9,6 +9,3 @@ _base_ = [
     '../_base_/schedules/retrieval_test_only.py',
     '../_base_/default_runtime.py',
 ]
-
-# model
-model = dict(backbone=dict(num_latent_tokens=63))

@@ -1,5 +1,6 @@
 """An interrupted run resumed with ``tools/train.py --resume`` continues where it stopped."""
 import os.path as osp
+import pickle
 
 import pytest
 import torch
@@ -83,11 +84,32 @@ def test_resume_continues_from_epoch_2(tmp_path):
 
 
 def test_test_tool_loads_a_runner_checkpoint(tmp_path):
+    """tools/test.py of a runner checkpoint predicts what the trained model predicts (not
+    what a fresh model would), and its top-1 is the one of its saved predictions."""
     data_root = write_tiny_imagenet(str(tmp_path / 'data'))
     wd = str(tmp_path / 'wd')
     cfg = _write_cfg(tmp_path, data_root, False)
-    train_tool.main([cfg, '--work-dir', wd, '--cfg-options', 'train_cfg.max_epochs=1'])
+    runner = train_tool.main([cfg, '--work-dir', wd, '--cfg-options', 'train_cfg.max_epochs=1'])
     metrics = test_tool.main([cfg, osp.join(wd, 'epoch_1.pth'), '--work-dir', wd,
                               '--out', str(tmp_path / 'preds.pkl')])
-    assert 0.0 <= metrics['accuracy/top1'] <= 100.0
-    assert osp.isfile(tmp_path / 'preds.pkl')
+    with open(tmp_path / 'preds.pkl', 'rb') as f:
+        preds = pickle.load(f)
+    scores = torch.stack([torch.as_tensor(p['pred_score']) for p in preds])
+    labels = torch.tensor([int(p['gt_label']) for p in preds])
+    assert len(preds) == 8 and labels.tolist() == [0] * 4 + [1] * 4  # meta/val.txt order
+    top1 = 100. * float((scores.argmax(-1) == labels).float().mean())
+    assert metrics['accuracy/top1'] == pytest.approx(top1)
+
+    def predict(model):
+        model.eval()
+        with torch.no_grad():
+            return torch.stack([s.pred_score for batch in runner.val_dataloader
+                                for s in model.val_step(batch)])
+
+    # reference: the model the training run ended with (= epoch_1.pth)
+    torch.testing.assert_close(scores, predict(runner.model), rtol=1e-5, atol=1e-6)
+    # and not the initial weights (which a run that skipped loading would have)
+    from mmengine.registry import MODELS
+    torch.manual_seed(0)
+    fresh = MODELS.build(dict(runner.cfg.model, data_preprocessor=runner.cfg.data_preprocessor))
+    assert not torch.allclose(scores, predict(fresh), atol=1e-4)

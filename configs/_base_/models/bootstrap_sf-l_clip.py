@@ -1,6 +1,7 @@
 # Bootstrapping SF-L from the OpenAI CLIP ViT-L/14 visual tower (24 blocks, QuickGELU):
 # truncate the leading 8 blocks, cortex = blocks 8..23 (first 8 tunable), ln_post and the
 # (1024 -> 768) projection inherited and frozen; the target is CLIP's image embedding.
+# 63 latent tokens + [CLS] ("64 tokens", as the released SF-L CLIP).
 # The checkpoint keys (backbone.*) are those of configs/_base_/models/sf-l_clip.py.
 model = dict(
     type='sfmm.Bootstrapper',

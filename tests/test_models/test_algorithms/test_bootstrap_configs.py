@@ -23,7 +23,7 @@ DEPTH = 2  # tiny student cortex
 
 
 def test_configs_found():
-    assert len(CONFIGS) == 22, [osp.basename(c) for c in CONFIGS]
+    assert len(CONFIGS) == 25, [osp.basename(c) for c in CONFIGS]
 
 
 def _shrink(model: dict, tmp_path) -> dict:

@@ -1,7 +1,10 @@
 """End to end: tools/train.py on configs/bootstrap/sf-b_augreg.py (shrunk), tiny unlabeled
-images, then tools/test.py of the checkpoint with configs/classification/sf-b_augreg_in1k.py."""
+images, then tools/test.py of the checkpoint with configs/classification/sf-b_augreg_in1k.py,
+which must give the trained bootstrapper's own predictions."""
 import os.path as osp
+import pickle
 
+import pytest
 import timm
 import torch
 
@@ -66,6 +69,24 @@ _base_ = [{osp.join(REPO_ROOT, 'configs/classification/sf-b_augreg_in1k.py')!r}]
 model = dict(backbone=dict(arch={TINY_ARCH}), head=dict(num_classes=10, in_channels=32))
 test_dataloader = dict({LOADER}, dataset=dict(data_root={data_root!r}, pipeline={PIPE_TEST}))
 """)
-    metrics = load_tool('tools/test.py').main([str(eval_cfg), ckpt,
-                                                '--work-dir', str(tmp_path / 'eval')])
-    assert 0 <= metrics['accuracy/top1'] <= 100
+    preds_file = str(tmp_path / 'preds.pkl')
+    metrics = load_tool('tools/test.py').main(
+        [str(eval_cfg), ckpt, '--work-dir', str(tmp_path / 'eval'), '--out', preds_file])
+    with open(preds_file, 'rb') as f:
+        preds = pickle.load(f)
+
+    # reference: the bootstrapper that was just trained, predicting through its own
+    # (inherited) head on the same val images; the classification config must reproduce it
+    model.eval()
+    ref_scores, ref_labels = [], []
+    with torch.no_grad():
+        for batch in runner.val_dataloader:
+            for sample in model.val_step(batch):
+                ref_scores.append(sample.pred_score)
+                ref_labels.append(int(sample.gt_label))
+    scores = torch.stack([torch.as_tensor(p['pred_score']) for p in preds])
+    assert [int(p['gt_label']) for p in preds] == ref_labels
+    torch.testing.assert_close(scores, torch.stack(ref_scores), rtol=1e-4, atol=1e-6)
+    assert not torch.allclose(scores[0], scores[-1])  # the predictions depend on the image
+    top1 = 100. * float((scores.argmax(-1) == torch.tensor(ref_labels)).float().mean())
+    assert metrics['accuracy/top1'] == pytest.approx(top1)

@@ -1,0 +1,10 @@
+# SF-L AugReg (ViT-L/16-384 teacher), 196 tokens (195 latent + [CLS]), ImageNet-1K val at
+# 384x384 (as sf-l_augreg-384_in1k.py); 1 GPU x 64 images per batch (evaluation only).
+# CHECKPOINT: the continued bootstrap of configs/bootstrap/sf-l_augreg-384_196tok.py
+# (work_dirs/sf-l_augreg-384_196tok/epoch_5.pth).
+# Reproduces paper Table 2 (and Table 4), "SF-L_AugReg, 196 tokens (continued)" under
+# ViT-L/16-384_AugReg: top-1 86.7, 213M params, 46.5 GFLOPs.
+_base_ = './sf-l_augreg-384_in1k.py'
+
+# model
+model = dict(backbone=dict(num_latent_tokens=195))

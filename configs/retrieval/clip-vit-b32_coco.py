@@ -1,0 +1,19 @@
+# Zero-shot image-text retrieval, OpenAI CLIP ViT-B/32 itself (a smaller CLIP baseline; no
+# SparseFormer is bootstrapped from it), 224x224, on MS COCO 5k test split (Karpathy; 5,000 images,
+# 25,010 captions); captions embedded by the frozen CLIP text tower; recall@1/5/10 both ways.
+# 1 GPU x 64 images per batch (evaluation only).
+# CHECKPOINT: the visual tower converted by tools/model_converters/clip_to_sfmm.py ViT-B-32.
+# Paper Table 6, "CLIP ViT-B/32-224": MS COCO I->T@1 50.1, T->I@1 30.4.
+_base_ = [
+    '../_base_/models/clip-vit-b16_retrieval.py',
+    '../_base_/datasets/coco_retrieval_clip.py',
+    '../_base_/schedules/retrieval_test_only.py',
+    '../_base_/default_runtime.py',
+]
+
+# model
+model = dict(
+    backbone=dict(teacher=dict(model_name='ViT-B-32',
+                               checkpoint='checkpoints/clip/ViT-B-32_openai.bin')),
+    text_model_name='ViT-B-32',
+    text_checkpoint='checkpoints/clip/ViT-B-32_openai.bin')
