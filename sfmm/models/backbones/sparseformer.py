@@ -26,8 +26,36 @@ FOCUSING_PARTS = ('stem', 'init_embed', 'init_rois', 'focus', 'transition', 'fin
 ALLOW_MISSING_GROUPS = {'focusing': FOCUSING_PARTS}
 
 
+class StrictPretrainedInit:
+    """``init_weights`` of sfmm's backbones: a ``Pretrained`` ``init_cfg`` loads strictly.
+
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.', **options)`` calls
+    the backbone's ``load_pretrained(checkpoint=PATH, prefix=..., **options)``, which reads the
+    file, converts a released showlab/sparseformer layout and loads with ``strict=True``
+    (missing or unexpected keys raise a ``KeyError`` listing them). Without an ``init_cfg``
+    the initialisation applied at construction is kept; other ``init_cfg`` types are applied
+    by mmengine. Mixed in before ``BaseModule``.
+    """
+
+    def init_weights(self) -> None:
+        """Initialise, or load a checkpoint strictly when ``init_cfg`` is ``Pretrained``."""
+        cfg = self.init_cfg
+        if isinstance(cfg, list):
+            pretrained = [c for c in cfg if c.get('type') == 'Pretrained']
+            if pretrained and len(cfg) > 1:
+                raise ValueError('a Pretrained init_cfg cannot be combined with other types')
+            cfg = pretrained[0] if pretrained else cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            self.load_pretrained(**{k: v for k, v in cfg.items() if k != 'type'})
+            self._is_init = True
+        elif cfg is not None:
+            super().init_weights()
+        else:
+            self._is_init = True
+
+
 @MODELS.register_module()
-class SparseFormer(BaseModule):
+class SparseFormer(StrictPretrainedInit, BaseModule):
     """SparseFormer: a focusing transformer in front of a plain ViT cortex.
 
     Paper: "Bootstrapping SparseFormers from Vision Foundation Models", CVPR 2024
@@ -342,36 +370,6 @@ class SparseFormer(BaseModule):
         return num_layers - 1, num_layers
 
     # ------------------------------------------------------------------ weights
-    def init_weights(self) -> None:
-        """Initialise, or load a checkpoint strictly when ``init_cfg`` is ``Pretrained``.
-
-        ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')`` reads
-        ``PATH`` (its ``state_dict`` or ``model`` entry if wrapped), converts a released
-        showlab/sparseformer checkpoint (:func:`sfmm.models.utils.convert_sparseformer_official`;
-        the prefix then defaults to ``'backbone.'``), keeps exactly the keys under ``prefix``
-        (stripped) and loads them with ``strict=True``. Missing or unexpected keys raise a
-        ``KeyError`` listing them. An optional ``allow_missing=('focusing', )`` lets the
-        focusing-part keys (:data:`FOCUSING_PARTS`) be absent; they keep their SPEC
-        initialisation. An optional ``drop_keys=('norm', 'proj')`` drops the checkpoint's
-        embedding head for a model built without it (no ``'embed'`` in ``out_keys``).
-        Without a ``Pretrained`` ``init_cfg`` the SPEC initialisation of
-        :meth:`reset_parameters` (already applied at construction) is kept, and other
-        ``init_cfg`` types are applied by mmengine.
-        """
-        cfg = self.init_cfg
-        if isinstance(cfg, list):
-            pretrained = [c for c in cfg if c.get('type') == 'Pretrained']
-            if pretrained and len(cfg) > 1:
-                raise ValueError('a Pretrained init_cfg cannot be combined with other types')
-            cfg = pretrained[0] if pretrained else cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            self.load_pretrained(**{k: v for k, v in cfg.items() if k != 'type'})
-            self._is_init = True
-        elif cfg is not None:
-            super().init_weights()
-        else:
-            self._is_init = True
-
     def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None,
                         allow_missing: Iterable[str] = (),
                         map_location: str = 'cpu',

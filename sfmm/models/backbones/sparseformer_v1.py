@@ -12,7 +12,8 @@ from sfmm.models.layers.precision import at_least_fp32
 from sfmm.models.utils.weight_init import init_linear_and_norm
 from sfmm.registry import MODELS
 
-from .sparseformer import OUT_KEYS, _read_checkpoint, filter_pretrained_state, initial_roi_grid
+from .sparseformer import (OUT_KEYS, StrictPretrainedInit, _read_checkpoint,
+                           filter_pretrained_state, initial_roi_grid)
 
 Tensor = torch.Tensor
 
@@ -94,7 +95,7 @@ class _V1Unit(nn.Module):
 
 
 @MODELS.register_module()
-class SparseFormerV1(BaseModule):
+class SparseFormerV1(StrictPretrainedInit, BaseModule):
     """SparseFormer v1, the from-scratch ImageNet SparseFormers (T / S / B).
 
     Paper: "SparseFormer: Sparse Visual Recognition via Limited Latent Tokens", ICLR 2024
@@ -316,32 +317,6 @@ class SparseFormerV1(BaseModule):
         return num_layers - 1, num_layers
 
     # ------------------------------------------------------------------ weights
-    def init_weights(self) -> None:
-        """Initialise, or load a checkpoint strictly when ``init_cfg`` is ``Pretrained``.
-
-        ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')`` reads
-        ``PATH`` (its ``state_dict`` or ``model`` entry if wrapped), converts a released
-        showlab/sparseformer v1 checkpoint (the prefix then defaults to ``'backbone.'``),
-        keeps exactly the keys under ``prefix`` (stripped) and loads them with
-        ``strict=True``; missing or unexpected keys raise a ``KeyError`` listing them.
-        Without a ``Pretrained`` ``init_cfg`` the released initialisation of
-        :meth:`reset_parameters` (applied at construction) is kept; other ``init_cfg``
-        types are applied by mmengine.
-        """
-        cfg = self.init_cfg
-        if isinstance(cfg, list):
-            pretrained = [c for c in cfg if c.get('type') == 'Pretrained']
-            if pretrained and len(cfg) > 1:
-                raise ValueError('a Pretrained init_cfg cannot be combined with other types')
-            cfg = pretrained[0] if pretrained else cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            self.load_pretrained(**{k: v for k, v in cfg.items() if k != 'type'})
-            self._is_init = True
-        elif cfg is not None:
-            super().init_weights()
-        else:
-            self._is_init = True
-
     def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None,
                         map_location: str = 'cpu') -> None:
         """Load a checkpoint strictly through an explicit key filter.
