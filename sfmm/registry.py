@@ -21,6 +21,7 @@ from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['sfmm.engine'])
@@ -51,3 +52,6 @@ VISUALIZERS = Registry(
     'visualizer', parent=MMENGINE_VISUALIZERS, locations=['sfmm.visualization'])
 VISBACKENDS = Registry(
     'vis_backend', parent=MMENGINE_VISBACKENDS, locations=['sfmm.visualization'])
+# ``sfmm.Pretrained``: the strict checkpoint initializer of sfmm's weights layer
+WEIGHT_INITIALIZERS = Registry(
+    'weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS, locations=['sfmm.weights'])

@@ -1,1 +1,2 @@
+"""sfmm's version string."""
 __version__ = '0.1.0'

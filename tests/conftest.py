@@ -103,7 +103,7 @@ def write_demo_boot_config(path: str, data_root: str, teacher: str, extra: str =
     base = osp.join(REPO_ROOT, 'configs/demo/sf-demo_vit-demo.py')
     with open(path, 'w') as f:
         f.write(f"_base_ = [{base!r}]\n"
-                f"model = dict(teacher=dict(checkpoint={teacher!r}))\n"
+                f"model = dict(teacher=dict(init_cfg=dict(checkpoint={teacher!r})))\n"
                 "_pipe = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]\n"
                 f"train_dataloader = dict(batch_size={batch_size}, sampler=dict(shuffle=False), "
                 f"dataset=dict(data_root={data_root!r}, pipeline=_pipe))\n"

@@ -118,7 +118,7 @@ def _shrink_open_clip_teacher(cfg: dict, widths: Dict[int, int]) -> None:
     cfg['model_cfg'] = model_cfg
 
 
-def _shrink_zero_shot_head(cfg: dict, widths: Dict[int, int]) -> None:
+def _shrink_text_encoder(cfg: dict, widths: Dict[int, int]) -> None:
     cfg['model_cfg'] = dict(embed_dim=TINY_EMBED, text_cfg=dict(TINY_TEXT))
 
 
@@ -148,7 +148,7 @@ SHRINK_RULES: Dict[str, Callable[[dict, Dict[int, int]], None]] = {
     'MMPretrainViTTeacher': _shrink_mmpretrain_vit_teacher,
     'TimmViTTeacher': _shrink_timm_teacher,
     'OpenCLIPTeacher': _shrink_open_clip_teacher,
-    'ZeroShotClsHead': _shrink_zero_shot_head,
+    'CLIPTextEncoder': _shrink_text_encoder,
     'LinearClsHead': _shrink_in_channels,
     'VisionTransformerClsHead': _shrink_in_channels,
     'MultiLevelNeck': _shrink_channels,
@@ -292,7 +292,7 @@ def test_classification_configs_match_spec_settings():
     assert resize.scale == 248 and resize.interpolation == 'bicubic'
     clip = load('sf-l_clip_in1k-zeroshot')
     assert clip.model.head.type == 'sfmm.ZeroShotClsHead'
-    assert clip.model.head.model_name == 'ViT-L-14'
+    assert clip.model.head.text_encoder.model_name == 'ViT-L-14'
     assert clip.model.backbone.arch == 'l-clip'
     assert clip.data_preprocessor.mean[0] == pytest.approx(0.48145466 * 255)
     vit = load('vit-l16_augreg_in1k')
@@ -386,13 +386,13 @@ def test_classification_config_evaluates_with_tools_test(tmp_path, name):
     clip = model_cfg['head']['type'] == 'sfmm.ZeroShotClsHead'
     if clip:  # a tiny CLIP text tower read from a file, as the real config reads CLIP's
         torch.manual_seed(1)
-        text_cfg = model_cfg['head']['model_cfg']
+        text_cfg = model_cfg['head']['text_encoder']['model_cfg']
         tower = CLIP(text_cfg['embed_dim'], dict(image_size=32, layers=1, width=32,
                                                  patch_size=16, head_width=16),
                      text_cfg['text_cfg'], quick_gelu=True)
         torch.save(tower.state_dict(), tmp_path / 'clip.bin')
-        model_cfg['head'].update(classnames=['a', 'b'], templates=['a photo of {}.'],
-                                 checkpoint=str(tmp_path / 'clip.bin'))
+        model_cfg['head'].update(classnames=['a', 'b'], templates=['a photo of {}.'])
+        model_cfg['head']['text_encoder']['init_cfg']['checkpoint'] = str(tmp_path / 'clip.bin')
     else:
         model_cfg['head'].update(num_classes=2)
     derived = tmp_path / f'{name}_tiny.py'
@@ -486,15 +486,103 @@ def test_base_chain_at_most_3_deep(relpath):
         f'{relpath}: _base_ chain is {hops} deep (inherit from a shallower leaf)'
 
 
-def test_sf_l_clip_bases_have_the_released_token_count():
-    """SF-L CLIP is released with 64 tokens (63 latent + [CLS]); the bases say so."""
-    for base in ('sf-l_clip.py', 'sf-l_clip_retrieval.py', 'bootstrap_sf-l_clip.py'):
-        cfg = Config.fromfile(osp.join(CONFIG_ROOT, '_base_', 'models', base))
-        assert cfg.model.backbone.num_latent_tokens == 63, base
+def _code_without_values(path: str) -> str:
+    """The file's tokens with comments dropped and every number and string masked."""
+    import io
+    import tokenize
+    with open(path) as f:
+        tokens = tokenize.generate_tokens(io.StringIO(f.read()).readline)
+        return ' '.join('<v>' if t.type in (tokenize.NUMBER, tokenize.STRING) else t.string
+                        for t in tokens if t.type not in (
+                            tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                            tokenize.DEDENT))
+
+
+def test_no_two_bases_differ_only_in_values():
+    """Two base files with the same code but other values (an SF-B and an SF-L twin) are one
+    base: the leaves (or a thin override) state the values that differ."""
+    seen = {}
+    for root, _, files in sorted(os.walk(CONFIG_ROOT)):
+        for name in sorted(files):
+            if '_base_' in osp.relpath(root, CONFIG_ROOT).split(os.sep) and name.endswith('.py'):
+                path = osp.join(root, name)
+                code = _code_without_values(path)
+                assert code not in seen, \
+                    f'{osp.relpath(path, CONFIG_ROOT)} repeats {seen[code]} with other values'
+                seen[code] = osp.relpath(path, CONFIG_ROOT)
+
+
+@pytest.mark.parametrize('relpath', LEAF_CONFIGS)
+def test_header_labels_its_figures(relpath):
+    """A header's figures say where they come from: "paper: ..." (not measured in sfmm) or
+    "measured: ..." with the command that measured them."""
+    header = _header(relpath)
+    for word in ('Reproduces', 'Expected', 'Paper Table'):
+        assert word not in header, f'{relpath}: write "paper: ..." instead of {word!r}'
+    for match in re.finditer(r'measured:(.*?)(?=\n# paper:|\Z)', header, re.S):
+        assert re.search(r'tools/\S+\.py|make [\w-]+', match.group(1)), \
+            f'{relpath}: "measured:{match.group(1)[:40]}..." names no command'
+
+
+_CLIP_TYPES = ('sfmm.OpenCLIPTeacher', 'sfmm.ZeroShotClsHead', 'sfmm.CLIPRetriever')
+
+
+@pytest.mark.parametrize('relpath', LEAF_CONFIGS)
+def test_leaf_uses_the_shared_hooks_and_clip_normalisation(relpath):
+    """Leaves extend the runtime's hooks (``_base_.runtime_hooks + [...]``) instead of
+    re-listing them, and every CLIP model is normalised with the statistics of
+    configs/_base_/datasets/clip_normalize.py, the only file that spells them out."""
+    cfg = Config.fromfile(osp.join(REPO_ROOT, relpath))
+    runtime = cfg.runtime_hooks
+    assert [h.type for h in runtime] == ['sfmm.CheckpointCompatHook', 'sfmm.NonFiniteLossHook']
+    assert cfg.custom_hooks[:len(runtime)] == runtime, f'{relpath}: runtime hooks dropped'
+    model = cfg.model.to_dict()
+    types = {n['type'] for n in _typed_dicts(model)}
+    arch = (model.get('backbone') or {}).get('arch')
+    if types & set(_CLIP_TYPES) or (isinstance(arch, str) and arch.endswith('clip')):
+        clip = Config.fromfile(
+            osp.join(CONFIG_ROOT, '_base_', 'datasets', 'clip_normalize.py')).clip_normalize
+        assert clip.mean[0] == pytest.approx(0.48145466 * 255)
+        assert clip.std[0] == pytest.approx(0.26862954 * 255)
+        assert cfg.data_preprocessor.mean == clip.mean, relpath
+        assert cfg.data_preprocessor.std == clip.std, relpath
+
+
+def test_clip_statistics_are_written_once():
+    spelled = []
+    for root, _, files in os.walk(CONFIG_ROOT):
+        for name in files:
+            if name.endswith('.py'):
+                with open(osp.join(root, name)) as f:
+                    if '0.48145466' in f.read():
+                        spelled.append(name)
+    assert spelled == ['clip_normalize.py']
+
+
+def test_sf_l_clip_leaves_have_the_released_token_count():
+    """SF-L CLIP is released with 64 tokens (63 latent + [CLS]); the 64-token leaves, built on
+    the SF-B CLIP bases, set SF-L's arch and that count."""
     for leaf in ('classification/sf-l_clip_in1k-zeroshot.py', 'retrieval/sf-l_clip_coco.py',
                  'retrieval/sf-l_clip_flickr30k.py', 'bootstrap/sf-l_clip.py'):
-        with open(osp.join(CONFIG_ROOT, leaf)) as f:
-            assert 'num_latent_tokens' not in f.read(), f'{leaf}: redundant token override'
+        backbone = Config.fromfile(osp.join(CONFIG_ROOT, leaf)).model.backbone
+        assert (backbone.arch, backbone.num_latent_tokens) == ('l-clip', 63), leaf
+
+
+# SparseFormer CLIP arch -> the OpenAI CLIP towers (teacher, text encoder) it goes with
+_CLIP_TOWERS_OF_ARCH = {'b-clip': ('ViT-B-16', ), 'l-clip': ('ViT-L-14', 'ViT-L-14-336')}
+
+
+@pytest.mark.parametrize('relpath', [p for p in LEAF_CONFIGS
+                                     if re.search(r'sf-[bl]_clip', osp.basename(p))])
+def test_sf_clip_towers_match_the_arch(relpath):
+    """SF-L CLIP leaves override the SF-B CLIP bases: with the arch, they override every CLIP
+    tower (a ViT-B/16 text tower under an SF-L would still build once shrunk)."""
+    model = Config.fromfile(osp.join(REPO_ROOT, relpath)).model.to_dict()
+    arch = model['backbone']['arch']
+    towers = [n['model_name'] for n in _typed_dicts(model)
+              if n['type'] in ('sfmm.OpenCLIPTeacher', 'sfmm.CLIPTextEncoder')]
+    assert towers, f'{relpath}: no CLIP tower'
+    assert all(t in _CLIP_TOWERS_OF_ARCH[arch] for t in towers), (relpath, arch, towers)
 
 
 def _crop(pipeline) -> int:
@@ -522,10 +610,23 @@ def test_bootstrap_leaf_has_a_matching_eval_config(leaf):
     if clip:
         assert _crop(ev.test_dataloader.dataset.pipeline) == \
             _crop(boot.train_dataloader.dataset.pipeline)
-        assert ev.model.head.model_name == boot.model.teacher.model_name
+        assert ev.model.head.text_encoder.model_name == boot.model.teacher.model_name
     else:
         assert _crop(ev.test_dataloader.dataset.pipeline) == \
             _crop(boot.val_dataloader.dataset.pipeline)
         resize = [[t for t in c.test_dataloader.dataset.pipeline if t['type'] == 'ResizeEdge']
                   for c in (ev, boot)]
         assert resize[0] == resize[1]
+
+
+@pytest.mark.parametrize('relpath', LEAF_CONFIGS)
+def test_cls_only_last_block_where_only_the_embedding_is_read(relpath):
+    """A SparseFormer whose outputs end at 'embed' (classification, bootstrap, zero-shot,
+    retrieval, demo) computes the [CLS] row of its last block alone; one that outputs tokens
+    (segmentation) computes every row."""
+    cfg = Config.fromfile(osp.join(REPO_ROOT, relpath))
+    for node in _typed_dicts(cfg.model):
+        if _type_name(node) != 'SparseFormer':
+            continue
+        token_outputs = 'tokens' in tuple(node.get('out_keys', ('embed', )))
+        assert node.get('cls_only_last_block', False) is not token_outputs, relpath

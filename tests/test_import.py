@@ -1,3 +1,4 @@
+"""``import sfmm`` has no side effects (no output, no environment reads, no frameworks)."""
 import subprocess
 import sys
 import textwrap

@@ -182,14 +182,13 @@ def evaluate(cfg, checkpoint: str) -> Dict[str, float]:
     """Load ``checkpoint`` strictly into ``cfg``'s model and run the test loop (Accuracy)."""
     from mmengine.runner import Runner
 
-    from sfmm.utils.checkpoint import load_checkpoint_file
+    from sfmm.weights import load_model_checkpoint
 
     cfg = copy.deepcopy(cfg)
     cfg.load_from = None
     cfg.log_level = 'ERROR'
     runner = Runner.from_cfg(cfg)
-    state = load_checkpoint_file(checkpoint)
-    runner.model.load_state_dict(state.get('state_dict', state), strict=True)
+    load_model_checkpoint(runner.model, checkpoint)
     return dict(runner.test())
 
 
@@ -238,7 +237,7 @@ def run(args: argparse.Namespace) -> dict:
     from mmengine.config import Config
 
     from sfmm.datasets import ProceduralScenes
-    from sfmm.utils import register_mmengine_safe_globals
+    from sfmm.weights import register_mmengine_safe_globals
     register_mmengine_safe_globals()
     if args.threads:
         import torch
@@ -294,7 +293,7 @@ def run(args: argparse.Namespace) -> dict:
     else:
         boot_cfg = Config.fromfile(BOOTSTRAP_CFG)
         set_data(boot_cfg, args.data_root, args.batch_size)
-        boot_cfg.model.teacher.checkpoint = teacher_ckpt
+        boot_cfg.model.teacher.init_cfg.checkpoint = teacher_ckpt
         boot_cfg.work_dir = osp.join(work_dir, 'student')
         boot_cfg.randomness = dict(seed=args.seed, deterministic=False)
         set_schedule(boot_cfg, args.student_epochs, args.student_lr, args.log_interval)

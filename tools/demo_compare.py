@@ -44,7 +44,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> List[dict]:
     from mmengine.config import Config
 
-    from sfmm.utils import register_mmengine_safe_globals
+    from sfmm.weights import register_mmengine_safe_globals
     register_mmengine_safe_globals()
     start = time.time()
     summary_file = osp.join(args.work_dir, 'summary.json')
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> List[dict]:
             cfg.work_dir = osp.join(out_dir, name)
             cfg.randomness = dict(seed=t_settings['seed'], deterministic=False)
             if cfg.model.type == 'sfmm.Bootstrapper':
-                cfg.model.teacher.checkpoint = teacher_ckpt
+                cfg.model.teacher.init_cfg.checkpoint = teacher_ckpt
             demo.set_schedule(cfg, epochs, lr, args.log_interval)
             demo.train(cfg, ckpt, args.log_interval, args.threads or 1)
             demo._mark(stages, stages_file, name, settings)

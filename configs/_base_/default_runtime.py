@@ -11,8 +11,11 @@ default_hooks = dict(
                     backend_args=dict(backend='sfmm_atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False))
-# load mmengine checkpoints on torch >= 2.6; stop on a NaN/Inf loss (see sfmm.engine.hooks)
-custom_hooks = [dict(type='sfmm.CheckpointCompatHook'), dict(type='sfmm.NonFiniteLossHook')]
+# load mmengine checkpoints on torch >= 2.6; stop on a NaN/Inf loss (see sfmm.engine.hooks).
+# mmengine replaces lists wholesale, so a leaf that adds a hook extends this list by name:
+#   custom_hooks = _base_.runtime_hooks + [dict(type='sfmm.WarmupFreezeHook', unfreeze_at=1)]
+runtime_hooks = [dict(type='sfmm.CheckpointCompatHook'), dict(type='sfmm.NonFiniteLossHook')]
+custom_hooks = runtime_hooks
 
 env_cfg = dict(
     cudnn_benchmark=False,
@@ -24,6 +27,8 @@ visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 log_processor = dict(by_epoch=True, window_size=50)
 log_level = 'INFO'
 
+# sfmm.Runner: load_from / --resume load strictly through sfmm.weights
+runner_type = 'sfmm.Runner'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)

@@ -6,8 +6,11 @@ env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'))
-# load mmengine checkpoints on torch >= 2.6; stop on a NaN/Inf loss (see sfmm.engine.hooks)
-custom_hooks = [dict(type='sfmm.CheckpointCompatHook'), dict(type='sfmm.NonFiniteLossHook')]
+# load mmengine checkpoints on torch >= 2.6; stop on a NaN/Inf loss (see sfmm.engine.hooks).
+# The same list as default_runtime.py (the two runtimes share no base: a common one would
+# collide with the schedules' default_hooks); a leaf adding a hook extends `runtime_hooks`.
+runtime_hooks = [dict(type='sfmm.CheckpointCompatHook'), dict(type='sfmm.NonFiniteLossHook')]
+custom_hooks = runtime_hooks
 
 vis_backends = [dict(type='LocalVisBackend')]
 # no fixed `name`: each runner gets its own visualizer instance (named after the experiment),
@@ -15,6 +18,8 @@ vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
+# sfmm.Runner: load_from / --resume load strictly through sfmm.weights
+runner_type = 'sfmm.Runner'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)

@@ -1,6 +1,6 @@
 # Bootstrap SF-B (49 tokens) from ViT-B/16-224 AugReg on ImageNet-1K train images (no labels),
 # 224x224, 20 epochs; 8 GPUs x 128 images per batch (total 1024).
-# Reproduces paper Table 2, "SF-B_AugReg, 49 tokens": top-1 82.5 (teacher 84.6), 64M params,
+# paper: Table 2, "SF-B_AugReg, 49 tokens": top-1 82.5 (teacher 84.6), 64M params,
 # 3.8 GFLOPs; it is also the "default" row of Tables 3 and 8 (82.5).
 # Teacher: the original AugReg ViT-B/16 (IN-21K pre-trained, IN-1K fine-tuned), the model of
 # the paper's tables (84.6 top-1 in Tables 2 and 4), timm's
@@ -20,8 +20,4 @@ _base_ = [
 ]
 
 # schedule: inherited tunable blocks frozen during the warm-up epoch (epoch 0)
-custom_hooks = [
-    dict(type='sfmm.CheckpointCompatHook'),
-    dict(type='sfmm.NonFiniteLossHook'),
-    dict(type='sfmm.WarmupFreezeHook', unfreeze_at=1),
-]
+custom_hooks = _base_.runtime_hooks + [dict(type='sfmm.WarmupFreezeHook', unfreeze_at=1)]

@@ -13,4 +13,5 @@ _base_ = './sf-b_augreg.py'
 model = dict(
     teacher=dict(
         model_name='vit_base_patch16_224.augreg2_in21k_ft_in1k',
-        checkpoint='checkpoints/timm/vit_base_patch16_224.augreg2_in21k_ft_in1k.safetensors'))
+        init_cfg=dict(
+            checkpoint='checkpoints/timm/vit_base_patch16_224.augreg2_in21k_ft_in1k.safetensors')))

@@ -2,7 +2,7 @@
 # 49-token checkpoint of sf-b_augreg.py: 5 epochs, lr 5e-5, half-cosine; 8 GPUs x 128. The 48
 # learned RoIs are kept and 51 new ones added on a grid; the student sees 320px crops, the
 # ViT-B/16-224 teacher the same crop resized to 224 (its native size).
-# Reproduces paper Table 4, "SF-B_AugReg, 100 tokens (continued), 320px (continued)": top-1
+# paper: Table 4, "SF-B_AugReg, 100 tokens (continued), 320px (continued)": top-1
 # 84.0, 7.8 GFLOPs, 1579 img/s (ViT-B/16-224 AugReg: 84.6, 17.5 GFLOPs, 1126 img/s).
 # Evaluate with configs/classification/sf-b_augreg_100tok-320px_in1k.py.
 # Inherits the continued schedule from sf-b_augreg_80tok.py (not from the 80-token 320px leaf,

@@ -1,19 +1,16 @@
 # Bootstrap SF-B CLIP (49 tokens) from the OpenAI CLIP ViT-B/16 visual tower on ImageNet-1K
 # train images (no labels, no captions), 224x224, 20 epochs; 8 GPUs x 128 (total 1024).
-# Reproduces paper Table 6, "CLIP + SF, SF-B_CLIP w/ 49 tokens": ImageNet zero-shot top-1 66.0
+# paper: Table 6, "CLIP + SF, SF-B_CLIP w/ 49 tokens": ImageNet zero-shot top-1 66.0
 # (CLIP ViT-B/16 68.3), 3.8 visual GFLOPs. No classifier, so no validation here; evaluate
 # zero-shot with tools/test.py configs/classification/sf-b_clip_in1k-zeroshot.py CKPT.
 _base_ = [
     '../_base_/models/bootstrap_sf-b_clip.py',
-    '../_base_/datasets/imagenet_bootstrap.py',
+    '../_base_/datasets/imagenet_bootstrap_clip.py',
     '../_base_/schedules/bootstrap_20e.py',
     '../_base_/default_runtime.py',
 ]
 
-# data: OpenAI CLIP normalisation (as configs/_base_/datasets/imagenet_clip.py)
-data_preprocessor = dict(
-    mean=[0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255],
-    std=[0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255])
+# data: no labelled val split (imagenet_bootstrap_clip.py normalises as CLIP does)
 val_dataloader = None
 val_evaluator = None
 val_cfg = None
@@ -22,8 +19,4 @@ test_evaluator = None
 test_cfg = None
 
 # schedule: inherited tunable blocks frozen during the warm-up epoch (epoch 0)
-custom_hooks = [
-    dict(type='sfmm.CheckpointCompatHook'),
-    dict(type='sfmm.NonFiniteLossHook'),
-    dict(type='sfmm.WarmupFreezeHook', unfreeze_at=1),
-]
+custom_hooks = _base_.runtime_hooks + [dict(type='sfmm.WarmupFreezeHook', unfreeze_at=1)]

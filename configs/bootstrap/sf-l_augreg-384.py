@@ -1,6 +1,6 @@
 # Bootstrap SF-L (49 tokens) from ViT-L/16-384 AugReg on ImageNet-1K train images (no labels),
 # 384x384 (student and teacher see the same 384px crop), 20 epochs; 8 GPUs x 128 (total 1024).
-# Reproduces paper Table 2, "SF-L_AugReg, 49 tokens" under ViT-L/16-384: top-1 84.9
+# paper: Table 2, "SF-L_AugReg, 49 tokens" under ViT-L/16-384: top-1 84.9
 # (teacher 86.9), 213M params, 11.6 GFLOPs (the early convolution grows with the input).
 # Teacher: the original AugReg ViT-L/16-384 release, timm's
 # `vit_large_patch16_384.augreg_in21k_ft_in1k` (as in the paper; timm has no augreg2 ViT-L).
@@ -12,7 +12,8 @@ _base_ = './sf-l_augreg.py'
 model = dict(
     teacher=dict(
         model_name='vit_large_patch16_384.augreg_in21k_ft_in1k',
-        checkpoint='checkpoints/timm/vit_large_patch16_384.augreg_in21k_ft_in1k.safetensors'))
+        init_cfg=dict(
+            checkpoint='checkpoints/timm/vit_large_patch16_384.augreg_in21k_ft_in1k.safetensors')))
 
 # data: 384px crops; timm's eval transform of the 384px AugReg ViT (crop_pct 1.0)
 train_dataloader = dict(dataset=dict(pipeline=[

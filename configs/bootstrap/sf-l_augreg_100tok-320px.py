@@ -2,7 +2,7 @@
 # 49-token checkpoint of sf-l_augreg.py: 5 epochs, lr 5e-5, half-cosine; 8 GPUs x 128. The 48
 # learned RoIs are kept and 51 new ones added on a grid; the student sees 320px crops, the
 # ViT-L/16-224 teacher the same crop resized to 224 (its native size).
-# Reproduces paper Table 4, "SF-L_AugReg, 100 tokens (continued), 320px (continued)": top-1
+# paper: Table 4, "SF-L_AugReg, 100 tokens (continued), 320px (continued)": top-1
 # 85.7, 23.4 GFLOPs, 752 img/s (ViT-L/16-224 AugReg: 85.8, 61.6 GFLOPs, 388 img/s).
 # Evaluate with configs/classification/sf-l_augreg_100tok-320px_in1k.py.
 # Inherits the continued schedule from sf-l_augreg_80tok.py (not from the 80-token 320px leaf,

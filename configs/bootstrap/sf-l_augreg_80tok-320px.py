@@ -1,7 +1,7 @@
 # Continue bootstrapping SF-L AugReg with 80 tokens at 320x320 from the 49-token checkpoint of
 # sf-l_augreg.py: 5 epochs, lr 5e-5, half-cosine; 8 GPUs x 128. The student sees 320px crops;
 # the ViT-L/16-224 teacher sees the same crop resized to 224 (its native size).
-# Reproduces paper Table 2 (and Table 4), "SF-L_AugReg, 80 tokens (continued), 320px (continued)":
+# paper: Table 2 (and Table 4), "SF-L_AugReg, 80 tokens (continued), 320px (continued)":
 # top-1 85.5, 18.7 GFLOPs.
 _base_ = './sf-l_augreg_80tok.py'
 

@@ -2,8 +2,9 @@
 # demo *training images without labels*; the student is evaluated through the inherited,
 # frozen classifier. 1 CPU process x 64 images per batch, 10 epochs, AdamW lr 1e-3, inherited
 # tunable blocks at 0.1x lr and frozen during the first (warm-up) epoch, as in the paper.
-# Expected (tools/demo.py, configs/demo/README.md): student top-1 >= 90% of the teacher's at
-# <= 1/3 of its FLOPs.
+# The demo's requirement: student top-1 >= 90% of the teacher's at <= 1/3 of its FLOPs.
+# measured: student 74.62% vs teacher 63.12% top-1, 0.294x the FLOPs, by `python tools/demo.py`
+# (configs/demo/README.md, "Results").
 _base_ = [
     './_base_/bootstrap_sf-demo.py',
     './_base_/demo_in.py',
@@ -28,11 +29,7 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
-custom_hooks = [
-    dict(type='sfmm.CheckpointCompatHook'),
-    dict(type='sfmm.NonFiniteLossHook'),
-    dict(type='sfmm.WarmupFreezeHook', unfreeze_at=1),
-]
+custom_hooks = _base_.runtime_hooks + [dict(type='sfmm.WarmupFreezeHook', unfreeze_at=1)]
 # DDP: the warm-up hook toggles requires_grad of wrapped parameters (see WarmupFreezeHook)
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
 default_hooks = dict(

@@ -3,7 +3,7 @@
 # 25,010 captions); captions embedded by the frozen CLIP text tower; recall@1/5/10 both ways.
 # 1 GPU x 64 images per batch (evaluation only).
 # CHECKPOINT: the visual tower converted by tools/model_converters/clip_to_sfmm.py ViT-B-32.
-# Paper Table 6, "CLIP ViT-B/32-224": MS COCO I->T@1 50.1, T->I@1 30.4.
+# paper: Table 6, "CLIP ViT-B/32-224": MS COCO I->T@1 50.1, T->I@1 30.4.
 _base_ = [
     '../_base_/models/clip-vit-b16_retrieval.py',
     '../_base_/datasets/coco_retrieval_clip.py',
@@ -14,6 +14,6 @@ _base_ = [
 # model
 model = dict(
     backbone=dict(teacher=dict(model_name='ViT-B-32',
-                               checkpoint='checkpoints/clip/ViT-B-32_openai.bin')),
-    text_model_name='ViT-B-32',
-    text_checkpoint='checkpoints/clip/ViT-B-32_openai.bin')
+                               init_cfg=dict(checkpoint='checkpoints/clip/ViT-B-32_openai.bin'))),
+    text_encoder=dict(model_name='ViT-B-32',
+                      init_cfg=dict(checkpoint='checkpoints/clip/ViT-B-32_openai.bin')))

@@ -3,7 +3,7 @@
 # (Karpathy; 1,000 images, 5,000 captions); captions embedded by the frozen CLIP text tower;
 # recall@1/5/10 both ways. 1 GPU x 64 images per batch (evaluation only).
 # CHECKPOINT: the visual tower converted by tools/model_converters/clip_to_sfmm.py ViT-B-32.
-# Paper Table 6, "CLIP ViT-B/32-224": Flickr30k I->T@1 77.5, T->I@1 58.8.
+# paper: Table 6, "CLIP ViT-B/32-224": Flickr30k I->T@1 77.5, T->I@1 58.8.
 _base_ = [
     '../_base_/models/clip-vit-b16_retrieval.py',
     '../_base_/datasets/flickr30k_retrieval_clip.py',
@@ -14,6 +14,6 @@ _base_ = [
 # model
 model = dict(
     backbone=dict(teacher=dict(model_name='ViT-B-32',
-                               checkpoint='checkpoints/clip/ViT-B-32_openai.bin')),
-    text_model_name='ViT-B-32',
-    text_checkpoint='checkpoints/clip/ViT-B-32_openai.bin')
+                               init_cfg=dict(checkpoint='checkpoints/clip/ViT-B-32_openai.bin'))),
+    text_encoder=dict(model_name='ViT-B-32',
+                      init_cfg=dict(checkpoint='checkpoints/clip/ViT-B-32_openai.bin')))

@@ -2,9 +2,9 @@
 # 336x336, on MS COCO 5k test split (Karpathy; 5,000 images, 25,010 captions); captions embedded
 # by the frozen CLIP text tower; recall@1/5/10 both ways. 1 GPU x 64 images per batch (evaluation
 # only). CHECKPOINT: the visual tower converted by tools/model_converters/clip_to_sfmm.py.
-# Paper Table 6, "CLIP ViT-L/14-336": MS COCO I->T@1 57.9, T->I@1 37.1.
+# paper: Table 6, "CLIP ViT-L/14-336": MS COCO I->T@1 57.9, T->I@1 37.1.
 _base_ = [
-    '../_base_/models/clip-vit-l14_retrieval.py',
+    '../_base_/models/clip-vit-b16_retrieval.py',
     '../_base_/datasets/coco_retrieval_clip.py',
     '../_base_/schedules/retrieval_test_only.py',
     '../_base_/default_runtime.py',
@@ -12,10 +12,11 @@ _base_ = [
 
 # model
 model = dict(
-    backbone=dict(teacher=dict(model_name='ViT-L-14-336',
-                               checkpoint='checkpoints/clip/ViT-L-14-336_openai.bin')),
-    text_model_name='ViT-L-14-336',
-    text_checkpoint='checkpoints/clip/ViT-L-14-336_openai.bin')
+    backbone=dict(teacher=dict(
+        model_name='ViT-L-14-336',
+        init_cfg=dict(checkpoint='checkpoints/clip/ViT-L-14-336_openai.bin'))),
+    text_encoder=dict(model_name='ViT-L-14-336',
+                      init_cfg=dict(checkpoint='checkpoints/clip/ViT-L-14-336_openai.bin')))
 
 # data: 336px
 test_pipeline = [

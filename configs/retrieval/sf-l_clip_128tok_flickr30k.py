@@ -3,13 +3,16 @@
 # (Karpathy; 1,000 images, 5,000 captions); captions embedded by the frozen CLIP text tower;
 # recall@1/5/10 both ways. 1 GPU x 64 images per batch (evaluation only). CHECKPOINT: the
 # bootstrapped SparseFormer (backbone.* keys).
-# Paper Table 6, "SF-L_CLIP w/ 128 tokens": Flickr30k I->T@1 82.4, T->I@1 65.2.
+# paper: Table 6, "SF-L_CLIP w/ 128 tokens": Flickr30k I->T@1 82.4, T->I@1 65.2.
 _base_ = [
-    '../_base_/models/sf-l_clip_retrieval.py',
+    '../_base_/models/sf-b_clip_retrieval.py',
     '../_base_/datasets/flickr30k_retrieval_clip.py',
     '../_base_/schedules/retrieval_test_only.py',
     '../_base_/default_runtime.py',
 ]
 
-# model
-model = dict(backbone=dict(num_latent_tokens=127))
+# model: SF-L CLIP with CLIP ViT-L/14's text tower
+model = dict(
+    backbone=dict(arch='l-clip', num_latent_tokens=127),
+    text_encoder=dict(model_name='ViT-L-14',
+                      init_cfg=dict(checkpoint='checkpoints/clip/ViT-L-14_openai.bin')))

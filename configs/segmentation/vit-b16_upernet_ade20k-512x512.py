@@ -2,7 +2,10 @@
 # and FCN auxiliary head) on ADE20K, 512x512 crops; 8 GPUs x 2 images per batch (total 16),
 # 80k iters: mmseg 1.2.2's configs/vit/vit_vit-b16_mln_upernet_8xb2-80k_ade20k-512x512.py with
 # sfmm's ADE20K base. Used for the side-by-side params / FLOPs / throughput figures of
-# configs/segmentation/README.md (144M params, 444 GFLOPs at 512x512 with fvcore).
+# configs/segmentation/README.md.
+# measured: 144.17M params, 443.73 GFLOPs at 512x512 (attention products counted), by
+#   tools/analysis_tools/get_flops.py configs/segmentation/vit-b16_upernet_ade20k-512x512.py \
+#   --shape 512 512 --attention count
 # Pretrained weights: timm's ViT-B/16 (e.g. AugReg) converted with mmseg's
 # tools/model_converters/vit2mmseg.py to checkpoints/vit-b16_mmseg.pth.
 _base_ = [
@@ -44,7 +47,11 @@ model = dict(
         act_cfg=dict(type='GELU'),
         norm_eval=False,
         interpolate_mode='bicubic',
-        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vit-b16_mmseg.pth')),
+        # strict: the converted file's final norm (ln1, unused with final_norm=False) is
+        # dropped by name and its 224px position embedding resized to the 512px grid
+        # (bicubic), as mmseg's own loader does
+        init_cfg=dict(type='sfmm.Pretrained', checkpoint='checkpoints/vit-b16_mmseg.pth',
+                      drop_keys=('ln1', ), resize_pos_embed=True)),
     neck=dict(
         type='MultiLevelNeck',
         in_channels=[768, 768, 768, 768],

@@ -8,8 +8,7 @@ Example::
     results[0]['pred_label'], results[0]['embedding'].shape, results[0]['rois'].shape
 """
 import copy
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -19,7 +18,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import MODELS, TRANSFORMS, DefaultScope, init_default_scope
 from mmengine.utils import import_modules_from_strings
 
-from sfmm.utils.checkpoint import load_checkpoint_file
+from sfmm.apis.optimize import optimize_for_inference
+from sfmm.weights import init_unsaved_parts, load_model_state, read_checkpoint
 
 ImageInput = Union[str, np.ndarray]
 
@@ -33,16 +33,6 @@ def _load_config(config: Union[str, Config], cfg_options: Optional[dict]) -> Con
     return cfg
 
 
-def _drop_pretrained(model_cfg: dict) -> None:
-    """Remove ``init_cfg`` checkpoints: the given checkpoint provides every weight."""
-    if isinstance(model_cfg, dict):
-        init_cfg = model_cfg.get('init_cfg', None)
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            model_cfg['init_cfg'] = None
-        for value in model_cfg.values():
-            _drop_pretrained(value)
-
-
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu',
                cfg_options: Optional[dict] = None) -> nn.Module:
@@ -51,13 +41,19 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     Args:
         config (str | Config): A classification or segmentation config.
         checkpoint (str, optional): An mmengine checkpoint (``state_dict`` inside) or a
-            plain state dict. Every model key must be present and no extra key is allowed.
-            Defaults to None (the config's own initialisation).
+            plain state dict, read and loaded strictly by :mod:`sfmm.weights`: every model
+            key must be present and no extra key is allowed. The ``init_cfg`` files of the
+            config are then not read (building reads nothing), except those of parts that
+            checkpoints never hold (a zero-shot head's CLIP text tower,
+            :func:`sfmm.weights.init_unsaved_parts`). Defaults to None (the config's own
+            initialisation, ``init_cfg`` files included).
         device (str | torch.device): Defaults to 'cpu'.
         cfg_options (dict, optional): Overrides merged into the config. Defaults to None.
 
     Returns:
-        nn.Module: The model, with the config attached as ``model.cfg``.
+        nn.Module: The model, with the config attached as ``model.cfg``, after
+        :func:`sfmm.apis.optimize_for_inference` (oneDNN Linear kernels for CPU float32
+        inference; same parameters and state-dict keys).
     """
     cfg = _load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmengine'))
@@ -66,22 +62,18 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     # fills in the model's
     if cfg.get('data_preprocessor', None) is not None:
         model_cfg.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
-    if checkpoint is not None:
-        _drop_pretrained(model_cfg)
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
-        state = load_checkpoint_file(checkpoint)
-        state = state.get('state_dict', state)
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise KeyError(f'checkpoint {checkpoint} does not fit the model of {config}: '
-                           f'missing keys {missing}, unexpected keys {unexpected}')
-        if isinstance(state, dict) and 'dataset_meta' in state.get('meta', {}):
-            model.dataset_meta = state['meta']['dataset_meta']
+        loaded = read_checkpoint(checkpoint, unwrap=False)
+        load_model_state(model, loaded, checkpoint)
+        meta = loaded.get('meta') if isinstance(loaded, dict) else None
+        if isinstance(meta, dict) and 'dataset_meta' in meta:
+            model.dataset_meta = meta['dataset_meta']
+        init_unsaved_parts(model)
     else:
         model.init_weights()
     model.cfg = cfg
-    return model.to(device).eval()
+    return optimize_for_inference(model.to(device).eval())
 
 
 def to_uint8_rgb(img: np.ndarray) -> np.ndarray:
@@ -134,27 +126,14 @@ def _prepare(model: nn.Module, image: ImageInput) -> dict:
     return _test_pipeline(model.cfg, from_array=True)(data)
 
 
-@contextmanager
-def backbone_outputs(backbone: nn.Module, keys: Sequence[str]) -> Iterator[None]:
-    """Temporarily make a SparseFormer backbone return ``keys`` (then the usual outputs)."""
-    old = backbone.out_keys
-    backbone.out_keys = tuple(keys)
-    try:
-        yield
-    finally:
-        backbone.out_keys = old
-
-
 def _sparse_outputs(model: nn.Module, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """RoIs, points and (if built) the embedding of a SparseFormer backbone, by name."""
     backbone = getattr(model, 'backbone', None)
-    if backbone is None or not hasattr(backbone, 'out_keys'):
+    if backbone is None or not hasattr(backbone, 'forward_dict'):
         return {}
     # a segmenter's SparseFormer has no embedding head (final norm / projection)
-    keys = ('rois', 'points') + (('embed', ) if getattr(backbone, 'with_embed_head', True)
-                                 else ())
-    with backbone_outputs(backbone, keys):
-        outs = backbone(inputs)
-    return dict(zip(keys, outs))
+    outs = backbone.forward_dict(inputs)
+    return {k: outs[k] for k in ('rois', 'points', 'embed') if k in outs}
 
 
 @torch.no_grad()

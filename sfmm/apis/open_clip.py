@@ -26,8 +26,9 @@ class SparseFormerVisual(nn.Module):
     from the tower being replaced, so the original preprocessing keeps working.
 
     Args:
-        sparseformer (nn.Module): An ``sfmm.SparseFormer`` with a projection (CLIP arch)
-            and ``'embed'`` among its ``out_keys``.
+        sparseformer (nn.Module): An ``sfmm.SparseFormer`` with a projection (CLIP arch),
+            built with its embedding head (``'embed'`` in ``out_keys``); best with
+            ``cls_only_last_block=True``, which computes the same embedding faster.
         image_size (int | tuple[int, int]): Input size the preprocessing produces.
         output_dim (int): Embedding width ``E``.
         preprocess_cfg (dict, optional): open_clip preprocessing config (``size``,
@@ -44,7 +45,8 @@ class SparseFormerVisual(nn.Module):
         super().__init__()
         out_keys = tuple(getattr(sparseformer, 'out_keys', ()))
         if 'embed' not in out_keys:
-            raise ValueError(f"the SparseFormer must output 'embed' (out_keys={out_keys})")
+            raise ValueError(f"the SparseFormer must output 'embed' (out_keys={out_keys}): "
+                             f"build it with its embedding head ('embed' in out_keys)")
         self.sparseformer = sparseformer
         self.image_size = image_size
         self.output_dim = output_dim
@@ -87,8 +89,8 @@ def replace_open_clip_visual(clip_model: nn.Module, sparseformer: nn.Module,
         clip_model (nn.Module): An open_clip ``CLIP`` / ``CustomTextCLIP`` (the model the
             SparseFormer was bootstrapped from).
         sparseformer (nn.Module): ``sfmm.SparseFormer`` (CLIP arch, weights loaded), built
-            with its embedding head (``'embed'`` in ``out_keys`` at construction). If its
-            ``out_keys`` lack ``'embed'`` now, they are set to ``('embed',)``.
+            with ``'embed'`` in ``out_keys`` (ideally ``cls_only_last_block=True``); it is
+            not reconfigured.
         image_size (int | tuple, optional): Input size; None keeps the replaced tower's
             (e.g. 224, or 336 for ViT-L-14-336). Defaults to None.
 
@@ -97,11 +99,12 @@ def replace_open_clip_visual(clip_model: nn.Module, sparseformer: nn.Module,
 
     Raises:
         ValueError: If the embedding widths of the SparseFormer and the CLIP model differ,
-            or the SparseFormer was built without its embedding head.
+            or the SparseFormer does not output ``'embed'``.
     """
-    if not getattr(sparseformer, 'with_embed_head', True):
-        raise ValueError("the SparseFormer was built without its embedding head (final norm "
-                         "and projection): build it with 'embed' in out_keys")
+    out_keys = tuple(getattr(sparseformer, 'out_keys', ()))
+    if 'embed' not in out_keys:
+        raise ValueError(f"the SparseFormer must output 'embed' (out_keys={out_keys}): "
+                         f"build it with its embedding head ('embed' in out_keys)")
     old = clip_model.visual
     embed_dim = getattr(old, 'output_dim', None)
     proj = getattr(sparseformer, 'proj', None)
@@ -110,8 +113,6 @@ def replace_open_clip_visual(clip_model: nn.Module, sparseformer: nn.Module,
         raise ValueError(f'the SparseFormer embeds into {sf_dim} dims but the CLIP model into '
                          f'{embed_dim}: bootstrap it from this CLIP (a CLIP arch with '
                          'proj_dims equal to the CLIP embed_dim)')
-    if 'embed' not in tuple(getattr(sparseformer, 'out_keys', ())):
-        sparseformer.out_keys = ('embed', )
     from open_clip.model import get_model_preprocess_cfg
     preprocess_cfg = dict(get_model_preprocess_cfg(clip_model))
     size = image_size if image_size is not None else getattr(old, 'image_size', None)

@@ -1,3 +1,3 @@
-"""Importing this package registers sfmm's hooks, optimizer constructors, schedulers and
-the atomic checkpoint file backend."""
-from . import fileio, hooks, optimizers, schedulers  # noqa: F401
+"""Importing this package registers sfmm's runner (``sfmm.Runner``), hooks, optimizer
+constructors, schedulers and the atomic checkpoint file backend."""
+from . import fileio, hooks, optimizers, runner, schedulers  # noqa: F401

@@ -1,3 +1,3 @@
 """Importing this package registers sfmm's models (backbones, heads, teachers ...)."""
 from . import (algorithms, backbones, decode_heads, heads, losses,  # noqa: F401
-               necks, teachers)
+               necks, teachers, text_encoders)

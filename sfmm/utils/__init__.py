@@ -1,4 +1,2 @@
-from .checkpoint import (load_checkpoint_file, mmengine_safe_globals,
-                         register_mmengine_safe_globals)
-
-__all__ = ['load_checkpoint_file', 'mmengine_safe_globals', 'register_mmengine_safe_globals']
+"""Helpers of sfmm's tools: distributed setup, runner building, model building for analysis,
+FLOPs. Checkpoint reading is :mod:`sfmm.weights`."""

@@ -14,9 +14,11 @@ Counting rules (also documented in ``tools/analysis_tools/get_flops.py`` and
   exactly what an explicit-matmul attention costs under fvcore, so both implementations give the
   same number. With ``attention='skip'`` it is left out, which is what plain fvcore does and
   what the reference figures of the released SparseFormers (SPEC) were measured with.
-- The trace runs with autograd enabled and PyTorch's ``nn.MultiheadAttention`` fast path
-  disabled, so inference-only fused kernels that fvcore cannot count (the MHA fast path of
-  open_clip's towers, oneDNN Linear epilogues on CPU) fall back to their plain ops.
+- The trace runs with PyTorch's ``nn.MultiheadAttention`` fast path disabled, so the fused
+  kernel that fvcore cannot count (the MHA fast path of open_clip's towers) falls back to its
+  plain ops. Count plain models: sfmm's layers call their ``nn.Linear`` modules, and the oneDNN
+  kernels of :func:`sfmm.apis.optimize_for_inference` are an inference step applied after
+  building, not part of the architecture.
 - ``aten::baddbmm`` (the v1 SparseFormers' adaptive mixing with biases) has no fvcore handle
   either. With ``baddbmm='skip'`` (default) it is left out, as plain fvcore does and as the
   reference figures of the released v1 models were measured; ``baddbmm='count'`` counts it
@@ -147,16 +149,13 @@ def count_flops(model: nn.Module, inputs: torch.Tensor, attention: str = 'count'
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     analysis.tracer_warnings('none')
-    # Inference-only fused kernels have no fvcore handle (and some cannot be traced):
-    # nn.MultiheadAttention's fast path (aten::_native_multi_head_attention), oneDNN Linear
-    # epilogues (mkldnn::_linear_pointwise) ... They are taken only without autograd, so the
-    # trace runs with autograd on and the fast path off: modules run their plain ops instead
-    # (same maths), which the handles above count.
+    # nn.MultiheadAttention's fused fast path (aten::_native_multi_head_attention, e.g. in
+    # open_clip's towers) has no fvcore handle: with the fast path off the module runs its
+    # plain ops instead (same maths), which the handles above count.
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
     try:
-        with torch.enable_grad():
-            total = int(analysis.total())
+        total = int(analysis.total())
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
     return total, dict(analysis.unsupported_ops())

@@ -1,7 +1,8 @@
 """The runner-building path shared by tools/train.py and tools/test.py."""
 from mmengine.config import Config
 
-from .checkpoint import register_mmengine_safe_globals
+from sfmm.weights import register_mmengine_safe_globals
+
 from .dist import setup_cpu_distributed
 
 
@@ -9,7 +10,7 @@ def build_runner(cfg: Config):
     """Build the runner for a merged config (``runner_type`` if set, else mmengine's Runner).
 
     Before building it allow-lists mmengine's checkpoint contents for ``torch.load``
-    (:mod:`sfmm.utils.checkpoint`) and, for a distributed launch on a machine without CUDA,
+    (:mod:`sfmm.weights.reader`) and, for a distributed launch on a machine without CUDA,
     sets up a gloo process group (:func:`sfmm.utils.dist.setup_cpu_distributed`).
 
     Args:

@@ -1,3 +1,4 @@
+"""sfmm.apis inference: strict checkpoint loading, inputs as paths and arrays, outputs."""
 import os.path as osp
 
 import numpy as np

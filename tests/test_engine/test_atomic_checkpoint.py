@@ -1,3 +1,4 @@
+"""The atomic checkpoint backend and NonFiniteLossHook in real mmengine runs."""
 import os
 
 import pytest

@@ -1,3 +1,4 @@
+"""sfmm.RetrievalRecall and sfmm.RetrievalAveragePrecision against figures computed by hand."""
 import numpy as np
 import pytest
 import torch

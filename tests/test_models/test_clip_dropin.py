@@ -115,12 +115,13 @@ def test_drop_in_refuses_a_sparseformer_without_embedding_head():
         replace_open_clip_visual(_clip(), _sparseformer(out_keys=('tokens', )))
 
 
-@pytest.mark.parametrize('out_keys', [('embed', ), ('tokens', 'embed')])
+@pytest.mark.parametrize('out_keys,cls_only', [(('embed', ), True), (('tokens', 'embed'), False)])
 @pytest.mark.parametrize('with_cls', [False, True])
 @pytest.mark.parametrize('layer', [-1, -2, 0])
-def test_llava_features_shape_and_values(out_keys, with_cls, layer):
-    # ('embed', ) is the default: there the last block of a plain forward computes [CLS] only
-    sf = _sparseformer(out_keys=out_keys)
+def test_llava_features_shape_and_values(out_keys, cls_only, with_cls, layer):
+    # with cls_only_last_block (the CLIP configs' setting) the last block of a plain forward
+    # computes [CLS] only; the features still come from every row of every block
+    sf = _sparseformer(out_keys=out_keys, cls_only_last_block=cls_only)
     images = torch.randn(2, 3, 48, 40)
     feats = sparseformer_llava_features(sf, images, with_cls=with_cls, layer=layer)
     assert feats.shape == (2, TOKENS + int(with_cls), SF_ARCH['embed_dims'])

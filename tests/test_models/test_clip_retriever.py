@@ -29,9 +29,12 @@ CAPTIONS = [['a red square', 'something red'], ['a green thing'],
 COLORS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (240, 240, 240)]
 
 
+TEXT_ENCODER = dict(model_name='tiny', model_cfg=dict(embed_dim=EMBED, text_cfg=TEXT_CFG))
+
+
 def _retriever():
     return CLIPRetriever(backbone=dict(type='sfmm.SparseFormer', **SF_KW),
-                         text_model_cfg=dict(embed_dim=EMBED, text_cfg=TEXT_CFG))
+                         text_encoder=TEXT_ENCODER)
 
 
 def _recall_results(samples, topk):
@@ -89,6 +92,9 @@ def test_forward_modes_and_frozen_text_tower():
         samples.append(sample)
         start += len(caps)
     images = torch.randn(3, 3, 32, 32)
+    with pytest.raises(RuntimeError, match='no text encoder'):  # nothing built on first use
+        model(images=images, data_samples=samples, mode='tensor')
+    model.init_weights()  # builds the (here random) text tower, as the runner does
     with torch.no_grad():
         feats = model(images=images, data_samples=samples, mode='tensor')
     assert feats['image_feat'].shape == (3, EMBED) and feats['text_feat'].shape == (6, EMBED)
@@ -227,8 +233,7 @@ def test_sparseformer_retrieval_config_through_test_tool(tmp_path, dataset):
     metrics = _run_test_tool(
         tmp_path, f'configs/retrieval/sf-b_clip_{dataset}.py', root, ckpt,
         dict(backbone=dict(SF_KW, arch=dict(SF_ARCH, _delete_=True)),
-             text_model_cfg=dict(embed_dim=EMBED, text_cfg=TEXT_CFG),
-             text_checkpoint=str(clip_path)))
+             text_encoder=dict(TEXT_ENCODER, init_cfg=dict(checkpoint=str(clip_path)))))
 
     # by hand: the SparseFormer inside the open_clip model, open_clip's text tower
     replace_open_clip_visual(clip, sf)
@@ -251,10 +256,9 @@ def test_clip_teacher_retrieval_config_through_test_tool(tmp_path):
 
     metrics = _run_test_tool(
         tmp_path, 'configs/retrieval/clip-vit-b16_coco.py', root, ckpt,
-        dict(backbone=dict(teacher=dict(model_cfg=MODEL_CFG,
-                                        checkpoint=str(tmp_path / 'missing.bin'))),
-             text_model_cfg=dict(embed_dim=EMBED, text_cfg=TEXT_CFG),
-             text_checkpoint=str(clip_path)))
+        dict(backbone=dict(teacher=dict(
+            model_cfg=MODEL_CFG, init_cfg=dict(checkpoint=str(tmp_path / 'missing.bin')))),
+             text_encoder=dict(TEXT_ENCODER, init_cfg=dict(checkpoint=str(clip_path)))))
 
     with torch.no_grad():
         image_emb = clip.encode_image(_clip_inputs(paths))  # the CLIP model itself
@@ -301,10 +305,9 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
     ckpt = tmp_path / 'teacher.pth'
     load_tool('tools/model_converters/clip_to_sfmm.py').convert(
         'tiny', str(clip_path), str(ckpt), model_cfg=MODEL_CFG)
-    override = dict(backbone=dict(teacher=dict(model_cfg=MODEL_CFG,
-                                               checkpoint=str(tmp_path / 'none.bin'))),
-                    text_model_cfg=dict(embed_dim=EMBED, text_cfg=TEXT_CFG),
-                    text_checkpoint=str(clip_path))
+    override = dict(backbone=dict(teacher=dict(
+        model_cfg=MODEL_CFG, init_cfg=dict(checkpoint=str(tmp_path / 'none.bin')))),
+                    text_encoder=dict(TEXT_ENCODER, init_cfg=dict(checkpoint=str(clip_path))))
     cfg = tmp_path / 'cfg.py'
     cfg.write_text(f"""
 _base_ = [{osp.join(REPO_ROOT, 'configs/retrieval/clip-vit-b16_coco.py')!r}]

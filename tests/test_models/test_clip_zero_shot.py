@@ -79,16 +79,17 @@ def test_zero_shot_config_matches_open_clip_by_hand(tmp_path, config):
     clip = CLIP(EMBED, VISION_CFG, TEXT_CFG, quick_gelu=True).eval()
     clip_path = tmp_path / 'clip.bin'
     torch.save(clip.state_dict(), clip_path)
-    head = dict(classnames=CLASSES, templates=TEMPLATES, checkpoint=str(clip_path),
-                model_cfg=dict(embed_dim=EMBED, text_cfg=TEXT_CFG))
+    head = dict(classnames=CLASSES, templates=TEMPLATES,
+                text_encoder=dict(model_cfg=dict(embed_dim=EMBED, text_cfg=TEXT_CFG),
+                                  init_cfg=dict(checkpoint=str(clip_path))))
     images, labels = _val_images(root)
 
     if 'clip-vit' in config:  # the CLIP teacher itself, weights from the converted file
         ckpt = tmp_path / 'teacher.pth'
         load_tool('tools/model_converters/clip_to_sfmm.py').convert(
             'tiny', str(clip_path), str(ckpt), model_cfg=MODEL_CFG)
-        override = dict(backbone=dict(teacher=dict(model_cfg=MODEL_CFG,
-                                                   checkpoint=str(tmp_path / 'none.bin'))),
+        override = dict(backbone=dict(teacher=dict(
+            model_cfg=MODEL_CFG, init_cfg=dict(checkpoint=str(tmp_path / 'none.bin')))),
                         head=head)
         with torch.no_grad():
             image_emb = clip.encode_image(images)

@@ -68,3 +68,22 @@ def test_benchmark_interleaves_models():
     assert [len(t) for t in times] == [3, 3]
     # one forward of each model per round, the order rotating between rounds
     assert calls == ['a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']
+
+
+def test_sfmm_models_are_optimized_unless_no_optimize(tmp_path, repo_root, capsys):
+    from sfmm.apis import InferenceLinear
+    from sfmm.apis.optimize import onednn_linear_available
+
+    sf_cfg = f'{repo_root}/tests/data/configs/tiny_sf_classifier.py'
+    vit_cfg = _config(tmp_path, 'vit', 16)
+
+    def swapped(model):
+        return any(isinstance(m, InferenceLinear) for m in model.modules())
+
+    assert swapped(benchmark.build(sf_cfg, 'cpu')) == onednn_linear_available()
+    assert not swapped(benchmark.build(sf_cfg, 'cpu', optimize=False))
+    assert not swapped(benchmark.build(vit_cfg, 'cpu'))  # baselines run as built
+    assert benchmark.parse_args([sf_cfg, '--no-optimize']).no_optimize
+    benchmark.main([sf_cfg, '--no-optimize', '--batch-size', '1', '--shape', '32',
+                    '--warmup', '0', '--iters', '1', '--device', 'cpu'])
+    assert 'sfmm models plain' in capsys.readouterr().out

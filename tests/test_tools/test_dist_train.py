@@ -44,9 +44,9 @@ def test_two_gloo_ranks_bootstrap_demo_config(tmp_path):
     assert len(loss_1) == len(loss_2) == 4  # 16 images / batch 8 x 2 epochs
     torch.testing.assert_close(torch.tensor(loss_2), torch.tensor(loss_1), rtol=1e-4, atol=1e-5)
 
-    from sfmm.utils import load_checkpoint_file
-    w1 = load_checkpoint_file(osp.join(single, 'epoch_2.pth'))['state_dict']
-    w2 = load_checkpoint_file(osp.join(double, 'epoch_2.pth'))['state_dict']
+    from sfmm.weights import read_checkpoint
+    w1 = read_checkpoint(osp.join(single, 'epoch_2.pth'), unwrap=False)['state_dict']
+    w2 = read_checkpoint(osp.join(double, 'epoch_2.pth'), unwrap=False)['state_dict']
     assert w1.keys() == w2.keys()
     for k in w1:
         torch.testing.assert_close(w2[k], w1[k], rtol=1e-4, atol=1e-5)
@@ -129,9 +129,9 @@ def test_two_gloo_ranks_segmentation_demo_config(tmp_path):
     torch.testing.assert_close(torch.tensor(loss_2), torch.tensor(loss_1), rtol=1e-4, atol=1e-5)
     assert loss_1[-1] < loss_1[0]  # it trains
 
-    from sfmm.utils import load_checkpoint_file
-    w1 = load_checkpoint_file(osp.join(single, 'iter_4.pth'))['state_dict']
-    w2 = load_checkpoint_file(osp.join(double, 'iter_4.pth'))['state_dict']
+    from sfmm.weights import read_checkpoint
+    w1 = read_checkpoint(osp.join(single, 'iter_4.pth'), unwrap=False)['state_dict']
+    w2 = read_checkpoint(osp.join(double, 'iter_4.pth'), unwrap=False)['state_dict']
     assert w1.keys() == w2.keys()
     assert not any(k.startswith('backbone.norm.') for k in w1)
     # The predictive bias's own bias adds the same score to every token, so the softmax

@@ -31,8 +31,8 @@ def _train(cfg, work_dir, resume=False):
 
 
 def _weights(path):
-    from sfmm.utils import load_checkpoint_file
-    return load_checkpoint_file(path)['state_dict']
+    from sfmm.weights import read_checkpoint
+    return read_checkpoint(path)
 
 
 def _kill_and_resume(tmp_path, cfg, kill_cfg, first, final, resumed_msg):

@@ -3,7 +3,7 @@
 A tiny arch override of each leaf config runs a few iterations on a fabricated ADE20K-layout
 folder, is evaluated with IoUMetric (aAcc / mIoU / mAcc) and writes coloured predictions with
 ``--show-dir``. The backbone starts from a tiny *8-token* checkpoint, so the token extension
-of ``SparseFormer.load_pretrained(extend_tokens=True)`` is exercised too.
+of the backbone's ``sfmm.Pretrained`` init_cfg (``extend_tokens=True``) is exercised too.
 """
 import glob
 import os
@@ -303,7 +303,7 @@ def test_stride2_head_reads_the_pre_pool_map_through_the_tools(tmp_path, tiny_ad
     not (an upsampled stride-4 map would not change either)."""
     import pickle
 
-    from sfmm.utils import load_checkpoint_file
+    from sfmm.weights import read_checkpoint
     _, ckpt, _ = tiny_ade
     base, perturbed = write_pool_invariant_pair(str(tmp_path / 'data'))
     dump = str(tmp_path / 'results.pkl')
@@ -314,7 +314,7 @@ def test_stride2_head_reads_the_pre_pool_map_through_the_tools(tmp_path, tiny_ad
     work_dir = str(tmp_path / 'work')
     runner = train_tool.main([cfg_path, '--work-dir', work_dir])
     assert runner.iter == 4
-    state = load_checkpoint_file(osp.join(work_dir, 'iter_4.pth'))
+    state = read_checkpoint(osp.join(work_dir, 'iter_4.pth'), unwrap=False)
     _centre_tap_stem(state)
     patched = str(tmp_path / 'centre_tap.pth')
     torch.save(state, patched)

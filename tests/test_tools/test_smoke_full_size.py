@@ -33,7 +33,8 @@ def test_teacher_files_load_strictly(tmp_path):
     path = str(tmp_path / 'vit.npz')
     smoke.write_teacher_file(dict(type='sfmm.TimmViTTeacher', model_name='vit_base_patch16_224',
                                   model_kwargs=kw), path)
-    teacher = TimmViTTeacher('vit_base_patch16_224', path, model_kwargs=kw)
+    teacher = TimmViTTeacher('vit_base_patch16_224', model_kwargs=kw,
+                             init_cfg=dict(type='sfmm.Pretrained', checkpoint=path))
     teacher.init_weights()  # raises if any parameter is not in the file
     import timm
     torch.manual_seed(0)  # the writer's seed: the same random weights
@@ -47,10 +48,11 @@ def test_teacher_files_load_strictly(tmp_path):
     path = str(tmp_path / 'clip.pt')
     smoke.write_teacher_file(dict(type='sfmm.OpenCLIPTeacher', model_name='tiny', model_cfg=cfg),
                              path)
-    clip = OpenCLIPTeacher('tiny', path, model_cfg=cfg)
+    clip = OpenCLIPTeacher('tiny', model_cfg=cfg,
+                           init_cfg=dict(type='sfmm.Pretrained', checkpoint=path))
     clip.init_weights()
-    head = ZeroShotClsHead(classnames=['a', 'b'], templates=['{}'], checkpoint=path,
-                           model_cfg=cfg)
+    head = ZeroShotClsHead(classnames=['a', 'b'], templates=['{}'], text_encoder=dict(
+        model_cfg=cfg, init_cfg=dict(type='sfmm.Pretrained', checkpoint=path)))
     assert head.encode_classes().shape == (2, 16)
 
 
@@ -67,8 +69,8 @@ def test_one_leaf_at_tiny_size(tmp_path, capsys):
     # the teacher file sits where the config names it; the checkpoint came from one iteration
     assert (workdir / 'checkpoints/timm/vit_base_patch16_224.augreg_in21k_ft_in1k.safetensors'
             ).is_file()
-    from sfmm.utils import load_checkpoint_file
-    ckpt = load_checkpoint_file(str(workdir / 'work_dirs/sf-b_augreg/epoch_1.pth'))
+    from sfmm.weights import read_checkpoint
+    ckpt = read_checkpoint(str(workdir / 'work_dirs/sf-b_augreg/epoch_1.pth'), unwrap=False)
     assert ckpt['meta']['iter'] == 1
     assert not any(k.startswith('teacher.') for k in ckpt['state_dict'])
     assert osp.isfile(workdir / 'data/imagenet/meta/val.txt')

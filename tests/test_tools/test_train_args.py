@@ -1,3 +1,4 @@
+"""tools/train.py and tools/test.py argument handling (merge_args)."""
 import pytest
 from mmengine.config import Config
 

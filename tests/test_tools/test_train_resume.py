@@ -45,8 +45,8 @@ def _write_cfg(tmp_path, data_root, interrupt: bool) -> str:
 
 
 def _state(path):
-    from sfmm.utils import load_checkpoint_file
-    return load_checkpoint_file(path)
+    from sfmm.weights import read_checkpoint
+    return read_checkpoint(path, unwrap=False)
 
 
 def test_resume_continues_from_epoch_2(tmp_path):

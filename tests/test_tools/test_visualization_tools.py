@@ -1,3 +1,4 @@
+"""tools/visualization/vis_rois.py and tools/analysis_tools/analyze_logs.py on real runs."""
 import glob
 import os.path as osp
 

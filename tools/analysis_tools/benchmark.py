@@ -7,7 +7,11 @@ Examples:
         --batch-size 128
 
 Each model is built from its config with no checkpoint (random weights; speed does not depend
-on them), in eval mode, and run on a random batch through its inference image path
+on them), in eval mode. A model with sfmm modules (a SparseFormer) then goes through
+``sfmm.apis.optimize_for_inference`` (oneDNN Linear kernels on CPU), as ``init_model`` does;
+``--no-optimize`` times the plain model instead. Models of other libraries (the ViT baselines)
+are timed as their libraries build them. Each runs on a random batch through its inference
+image path
 (``model(x, mode='tensor')``: backbone + head; a zero-shot head uses cached random class
 embeddings, its text tower is never run) under ``torch.inference_mode`` (and autocast with
 ``--amp``: float16 on CUDA, bfloat16 on CPU). After ``--warmup`` rounds, ``--iters`` rounds
@@ -45,6 +49,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--iters', type=int, default=20, help='timed rounds')
     parser.add_argument('--num-threads', type=int, default=None,
                         help='torch.set_num_threads (CPU)')
+    parser.add_argument('--no-optimize', action='store_true',
+                        help='time sfmm models without sfmm.apis.optimize_for_inference')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override keys of every config (applied last)')
     args = parser.parse_args(argv)
@@ -58,15 +64,29 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def build(config: str, device: str, cfg_options: Optional[dict] = None) -> torch.nn.Module:
-    """Build a config's model (no checkpoint) in eval mode on ``device``, wrapped as image path."""
+def build(config: str, device: str, cfg_options: Optional[dict] = None,
+          optimize: bool = True) -> torch.nn.Module:
+    """Build a config's model (no checkpoint) in eval mode on ``device``, wrapped as image path.
+
+    With ``optimize``, a model containing sfmm modules goes through
+    :func:`sfmm.apis.optimize_for_inference`; other models are left as built.
+    """
+    from sfmm.apis import optimize_for_inference
     from sfmm.utils.flops import ImagePath
     from sfmm.utils.model_builder import build_model_from_cfg
 
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    return ImagePath(build_model_from_cfg(cfg)).to(device).eval()
+    model = build_model_from_cfg(cfg).to(device).eval()
+    if optimize and has_sfmm_modules(model):
+        optimize_for_inference(model)
+    return ImagePath(model)
+
+
+def has_sfmm_modules(model: torch.nn.Module) -> bool:
+    """Whether any submodule of ``model`` is defined in the ``sfmm`` package."""
+    return any(type(m).__module__.split('.')[0] == 'sfmm' for m in model.modules())
 
 
 def _sync(device: str) -> None:
@@ -113,7 +133,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
         raise SystemExit('--device cuda: no CUDA device available')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        models = [build(c, args.device, args.cfg_options) for c in args.configs]
+        models = [build(c, args.device, args.cfg_options, not args.no_optimize)
+                  for c in args.configs]
     torch.manual_seed(0)
     inputs = torch.randn(args.batch_size, 3, *args.shape, device=args.device)
     times = benchmark(models, inputs, args.warmup, args.iters, args.amp)
@@ -125,7 +146,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
         throughput[name] = args.batch_size / statistics.median(t)
     print(f'batch {args.batch_size}, {args.shape[0]}x{args.shape[1]}, {args.device}, '
           f'{"amp" if args.amp else "float32"}, threads {torch.get_num_threads()}, '
-          f'{args.warmup} warm-up + {args.iters} timed rounds')
+          f'{args.warmup} warm-up + {args.iters} timed rounds, sfmm models '
+          f'{"plain" if args.no_optimize else "optimized"}')
     several = len(names) > 1
     for name in names:
         suffix = f' ({name})' if several else ''

@@ -26,9 +26,9 @@ What is counted (the full rules are in ``sfmm/utils/flops.py``):
 - FLOPs follow fvcore: one fused multiply-add = one FLOP (Linear ``T*i*o``, conv
   ``out*Cin*k*k``, matmul/bmm/einsum by shape), LayerNorm 5 per element, bilinear
   ``grid_sample`` 4 per output element; activations, softmax and additions are free.
-- The trace runs with autograd on and PyTorch's MHA fast path off, so inference-only fused
-  kernels (open_clip's ``nn.MultiheadAttention`` fast path, oneDNN Linear epilogues) run as
-  their plain, countable ops.
+- The model is the plain one (no :func:`sfmm.apis.optimize_for_inference`), and the trace
+  runs with PyTorch's MHA fast path off, so open_clip's ``nn.MultiheadAttention`` runs its
+  plain, countable ops.
 - Attention: fvcore has no handle for ``aten::scaled_dot_product_attention``.
   ``--attention skip`` (default) leaves it out, as plain fvcore does: this is the convention
   of SPEC's reference table for the released SparseFormers, which the full models match to
@@ -40,10 +40,11 @@ What is counted (the full rules are in ``sfmm/utils/flops.py``):
   has no handle for either. ``--baddbmm skip`` (default) leaves it out, as plain fvcore does
   (the convention of the released v1 models' reference figures: SF-v1-T 2.048, S 3.803,
   B 7.698 G); ``--baddbmm count`` counts it as its batched product, like ``bmm``.
-- The architecture is counted in full by default. At inference sfmm's SparseFormer computes
-  only the [CLS] row of its last cortex block when no token output is requested (same
-  logits, fewer FLOPs: SF-B 3.47 G instead of 3.75 G); ``--executed`` counts that path,
-  i.e. what actually runs.
+- The architecture is counted in full by default: every SparseFormer is built with
+  ``cls_only_last_block=False``. The classification, bootstrap, zero-shot and retrieval
+  configs set ``cls_only_last_block=True`` (the last cortex block computes the [CLS] row
+  only: same logits, fewer FLOPs); ``--executed`` keeps the config's setting and counts
+  what actually runs.
 """
 import argparse
 import sys
@@ -65,8 +66,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="skip torch.baddbmm (the v1 SparseFormers' biased mixing) as "
                         'plain fvcore does (default) or count it like bmm')
     parser.add_argument('--executed', action='store_true',
-                        help='count what runs: a SparseFormer that outputs no tokens '
-                        'computes only the [CLS] row of its last block')
+                        help="count what runs: keep the config's cls_only_last_block (the "
+                        'last block of such a SparseFormer computes only its [CLS] row)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys (applied last)')
     args = parser.parse_args(argv)
@@ -88,7 +89,7 @@ def get_flops(config: str, shape: Sequence[int] = (224, 224), attention: str = '
         attention (str): ``'count'`` or ``'skip'``. Defaults to ``'skip'``.
         cfg_options (dict, optional): config overrides. Defaults to None.
         executed (bool): Count the executed path instead of the full architecture (see
-            :func:`full_architecture`). Defaults to False.
+            :func:`full_architecture_cfg`). Defaults to False.
         baddbmm (str): ``'count'`` or ``'skip'`` for ``torch.baddbmm``. Defaults to ``'skip'``.
 
     Returns:
@@ -100,22 +101,27 @@ def get_flops(config: str, shape: Sequence[int] = (224, 224), attention: str = '
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    model = build_model_from_cfg(cfg)
     if not executed:
-        full_architecture(model)
+        full_architecture_cfg(cfg.model)
+    model = build_model_from_cfg(cfg)
     return image_flops_params(model, shape=shape, attention=attention, baddbmm=baddbmm)
 
 
-def full_architecture(model) -> None:
-    """Make every SparseFormer in ``model`` compute all tokens of its last cortex block.
+def full_architecture_cfg(node) -> None:
+    """Set ``cls_only_last_block=False`` in every SparseFormer config under ``node``.
 
-    Without a token output a SparseFormer runs only the [CLS] row there; requesting
-    ``'tokens'`` first keeps the embedding last, where heads read it.
+    Such a SparseFormer then computes every token of its last cortex block, as the full
+    architecture does. Works in place on nested dicts and lists, before the model is built.
     """
-    from sfmm.models.backbones import SparseFormer
-    for module in model.modules():
-        if isinstance(module, SparseFormer) and 'tokens' not in module.out_keys:
-            module.out_keys = ('tokens', ) + tuple(module.out_keys)
+    if isinstance(node, dict):
+        if node.get('type') in ('sfmm.SparseFormer', 'SparseFormer') and node.get(
+                'cls_only_last_block', False):
+            node['cls_only_last_block'] = False
+        for value in node.values():
+            full_architecture_cfg(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            full_architecture_cfg(value)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -19,7 +19,7 @@ Nothing is downloaded and nothing is written to the repository.
    with ``meta/val.txt``. ADE20K layout under ``data/ade/ADEChallengeData2016``: 2 training
    and 2 validation images with 151-value label maps.
 2. **Teacher files**, random weights of the architecture ``model_name`` names, written at
-   each config's ``teacher.checkpoint`` path in the format its extension names:
+   each config's ``teacher.init_cfg.checkpoint`` path in the format its extension names:
    ``sfmm.TimmViTTeacher``: ``.safetensors`` (timm's hub file), ``.pth``/``.bin`` (a timm
    state dict) or ``.npz`` (an original AugReg JAX file, the layout timm's npz loader reads);
    ``sfmm.OpenCLIPTeacher``: a full open_clip state dict (visual and text tower, so that the
@@ -30,7 +30,8 @@ Nothing is downloaded and nothing is written to the repository.
    dir ``work_dirs/<stem>``), run by the same code as ``tools/train.py`` (its ``merge_args``,
    then ``sfmm.utils.runner.build_runner``). AugReg leaves validate at the end of the epoch
    (through the inherited classifier). A continued-bootstrapping leaf starts from the
-   checkpoint its config names (``work_dirs/sf-b_augreg/epoch_20.pth``): that path is linked
+   checkpoint its student's ``init_cfg`` names (``work_dirs/sf-b_augreg/epoch_20.pth``): that
+   path is linked
    to the last checkpoint of the shorter run, which runs first (added when ``--only`` leaves
    it out).
 4. **Test**: ``tools/test.py`` of the leaf's checkpoint through its classification config
@@ -144,14 +145,21 @@ def _direct_base(rel: str) -> Optional[str]:
 
 def parent_of(cfg, leaves: List[str]) -> Optional[str]:
     """The bootstrap leaf whose output a continued-bootstrapping config starts from."""
-    ckpt = cfg.model.get('student_checkpoint')
+    ckpt = student_checkpoint(cfg)
     if not ckpt:
         return None
     stem = osp.basename(osp.dirname(ckpt))
     found = [leaf for leaf in leaves if osp.basename(leaf) == stem]
     if len(found) != 1:
-        raise ValueError(f'student_checkpoint {ckpt!r}: no bootstrap leaf named {stem!r}')
+        raise ValueError(f'student init_cfg checkpoint {ckpt!r}: no bootstrap leaf named '
+                         f'{stem!r}')
     return found[0]
+
+
+def student_checkpoint(cfg) -> Optional[str]:
+    """The checkpoint a continued-bootstrapping student reads (its backbone's init_cfg)."""
+    init_cfg = cfg.model.backbone.get('init_cfg') or {}
+    return init_cfg.get('checkpoint')
 
 
 def eval_config_of(rel: str, clip: bool) -> str:
@@ -425,7 +433,7 @@ def _tiny_eval_overrides(tiny_backbone: dict, clip: bool) -> dict:
     backbone = dict(arch=dict(tiny_backbone['arch'], _delete_=True), conv_channels=16,
                     num_latent_tokens=tiny_backbone['num_latent_tokens'])
     if clip:
-        head = dict(model_cfg=dict(embed_dim=16, text_cfg=dict(TINY_CLIP_TEXT)))
+        head = dict(text_encoder=dict(model_cfg=dict(embed_dim=16, text_cfg=dict(TINY_CLIP_TEXT))))
     else:
         head = dict(in_channels=32)
     return dict(model=dict(backbone=backbone, head=head))
@@ -657,16 +665,17 @@ class _Smoke:
         teacher = _plain(cfg.model.teacher)
         if args.tiny:
             teacher.update(overrides['model']['teacher'])
-        path = osp.join(self.workdir, teacher['checkpoint'])
+        teacher_file = teacher['init_cfg']['checkpoint']
+        path = osp.join(self.workdir, teacher_file)
         if path not in self.teachers:
             t = time.time()
             self.teachers[path] = write_teacher_file(
                 teacher, path, TINY_TEACHER_DEPTH if args.tiny else None)
             times['teacher'] = time.time() - t
-            detail.append(f'teacher {teacher["checkpoint"]} ({self.teachers[path]})')
+            detail.append(f'teacher {teacher_file} ({self.teachers[path]})')
         if parent is not None:
-            self._link_parent(parent, cfg.model.student_checkpoint)
-            detail.append(f'continues {osp.basename(parent)} ({cfg.model.student_checkpoint})')
+            self._link_parent(parent, student_checkpoint(cfg))
+            detail.append(f'continues {osp.basename(parent)} ({student_checkpoint(cfg)})')
 
         t = time.time()
         out = self._launch(dict(stage='train', config=_config_path(rel), overrides=overrides,

@@ -32,7 +32,8 @@ def convert(model_name: str, src: str, dst: str, model_cfg: Optional[dict] = Non
         int: The number of tensors written.
     """
     from sfmm.models.teachers import OpenCLIPTeacher
-    teacher = OpenCLIPTeacher(model_name=model_name, checkpoint=src, model_cfg=model_cfg)
+    teacher = OpenCLIPTeacher(model_name=model_name, model_cfg=model_cfg,
+                              init_cfg=dict(type='sfmm.Pretrained', checkpoint=src))
     teacher.init_weights()
     state = {PREFIX + k: v.detach().clone() for k, v in teacher.state_dict().items()}
     torch.save(dict(state_dict=state, meta=dict(source=src, model_name=model_name)), dst)

@@ -36,8 +36,8 @@ def convert(src: str, dst: str) -> int:
         KeyError: If the checkpoint has unknown or missing keys (all are listed).
     """
     from sfmm.models.utils import convert_sparseformer_official
-    from sfmm.utils.checkpoint import load_checkpoint_file
-    state = load_checkpoint_file(src)
+    from sfmm.weights import read_checkpoint
+    state = read_checkpoint(src)
     converted = convert_sparseformer_official(state)
     if osp.dirname(dst):
         os.makedirs(osp.dirname(dst), exist_ok=True)

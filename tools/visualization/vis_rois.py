@@ -30,7 +30,7 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
         if not osp.isfile(path):
             raise FileNotFoundError(f'file not found: {path}')
     from sfmm.apis import inference_model, init_model
-    from sfmm.utils import register_mmengine_safe_globals
+    from sfmm.weights import register_mmengine_safe_globals
     from sfmm.visualization import draw_rois_and_points
     register_mmengine_safe_globals()
 

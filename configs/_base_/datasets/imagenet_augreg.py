@@ -1,6 +1,8 @@
 # ImageNet-1K val for AugReg (timm) models: timm's eval transform of the AugReg ViTs,
 # i.e. resize the shorter side to floor(224 / 0.9) = 248 (bicubic), centre crop 224,
-# normalise with mean = std = 0.5 (x 255).
+# normalise with mean = std = 0.5 (x 255). The loader and metric are shared by the other
+# ImageNet val bases: imagenet_sf-v1.py and imagenet_clip.py override the normalisation and the
+# resize.
 dataset_type = 'ImageNet'
 data_root = 'data/imagenet'
 

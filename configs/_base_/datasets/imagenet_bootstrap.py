@@ -3,7 +3,7 @@
 # (random resized crop, scale (0.5, 1.0), ratio (3/4, 4/3); horizontal flip 0.5), and the
 # labelled ImageNet val split for top-1 through the inherited classifier (AugReg teachers).
 # Normalisation: AugReg's mean = std = 0.5 (x 255), the same as
-# configs/_base_/datasets/imagenet_augreg.py; CLIP leaves override it with CLIP's statistics.
+# configs/_base_/datasets/imagenet_augreg.py; CLIP leaves use imagenet_bootstrap_clip.py.
 data_root = 'data/imagenet'
 
 data_preprocessor = dict(

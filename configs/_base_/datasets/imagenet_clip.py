@@ -1,13 +1,9 @@
 # ImageNet-1K val for OpenAI CLIP models: CLIP's own eval transform, i.e. resize the shorter
-# side to 224 (bicubic), centre crop 224, normalise with CLIP's mean / std (x 255).
-dataset_type = 'ImageNet'
-data_root = 'data/imagenet'
+# side to 224 (bicubic), centre crop 224, normalise with CLIP's mean / std (x 255,
+# clip_normalize.py). Loader and metric: imagenet_augreg.py.
+_base_ = ['./imagenet_augreg.py', './clip_normalize.py']
 
-data_preprocessor = dict(
-    num_classes=1000,
-    mean=[0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255],
-    std=[0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255],
-    to_rgb=True)
+data_preprocessor = dict(mean=_base_.clip_normalize.mean, std=_base_.clip_normalize.std)
 
 test_pipeline = [
     dict(type='sfmm.LoadImageFromFileSafe', fail_on_error=True),
@@ -18,13 +14,5 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline))
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
-
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator

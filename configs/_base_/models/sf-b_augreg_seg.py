@@ -1,6 +1,8 @@
 # SparseFormer-B (AugReg) segmenter: 255 latent tokens + [CLS] ("256 tokens", paper sec. 4.1),
 # the RoI-aware logit-projection head on the tokens' final RoIs and the early-conv map.
-# No dataset facts here: the leaf sets num_classes, crop size and data_preprocessor.size.
+# SF-L leaves override backbone.arch ('l-augreg') and the head's cortex width
+# (decode_head.in_channels). No dataset facts here: the leaf sets num_classes, crop size and
+# data_preprocessor.size.
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     # the AugReg ViTs (and the SparseFormers bootstrapped from them) use mean = std = 0.5

@@ -1,6 +1,7 @@
 # ViT-B/16 (AugReg, timm weights converted to mmpretrain names): the baseline and teacher of
 # SF-B AugReg. LayerNorm eps 1e-6 (mmpretrain's default, as timm's ViTs), [CLS] output after
-# the final norm, linear classifier.
+# the final norm, linear classifier. ViT-L/16 leaves override backbone.arch ('l') and
+# head.in_channels (1024).
 model = dict(
     type='ImageClassifier',
     backbone=dict(

@@ -18,4 +18,5 @@ sf_backbone = dict(
     focus_repeats=4,
     mixing_hidden_dims=64,
     ln_eps=1e-6,
-    out_keys=('embed', ))
+    out_keys=('embed', ),
+    cls_only_last_block=True)

@@ -7,7 +7,7 @@ model = dict(
     backbone={{_base_.sf_backbone}},
     teacher=dict(
         type='sfmm.MMPretrainViTTeacher',
-        checkpoint='work_dirs/demo/teacher.pth',
+        init_cfg=dict(type='sfmm.Pretrained', checkpoint='work_dirs/demo/teacher.pth'),
         arch={{_base_.vit_arch}},
         img_size={{_base_.img_size}},
         patch_size=8,

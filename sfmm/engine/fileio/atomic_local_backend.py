@@ -1,3 +1,4 @@
+"""A local file backend whose writes are atomic (temp file + rename), for checkpoints."""
 import os
 import os.path as osp
 import tempfile

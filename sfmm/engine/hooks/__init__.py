@@ -1,3 +1,4 @@
+"""sfmm's registered mmengine hooks."""
 from .checkpoint_compat_hook import CheckpointCompatHook
 from .logger_hook import LoggerHook
 from .non_finite_loss_hook import NonFiniteLossHook

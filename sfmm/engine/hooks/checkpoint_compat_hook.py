@@ -1,7 +1,7 @@
 from mmengine.hooks import Hook
 
 from sfmm.registry import HOOKS
-from sfmm.utils.checkpoint import register_mmengine_safe_globals
+from sfmm.weights import register_mmengine_safe_globals
 
 
 @HOOKS.register_module()
@@ -10,7 +10,7 @@ class CheckpointCompatHook(Hook):
 
     In ``before_run`` (which mmengine calls before it initialises weights, loads
     ``load_from`` or resumes) it allow-lists the types mmengine writes into
-    checkpoints, see :mod:`sfmm.utils.checkpoint`. Arbitrary pickled objects are still
+    checkpoints, see :mod:`sfmm.weights.reader`. Arbitrary pickled objects are still
     rejected. sfmm's runtime bases add this hook, so runs built from sfmm configs work
     with a plain ``Runner.from_cfg(cfg).train()`` as well as through ``tools/``.
     """

@@ -1,3 +1,4 @@
+"""``sfmm.LoggerHook``: mmengine's LoggerHook with the test-results json written by rank 0."""
 import os.path as osp
 from typing import Dict, Optional
 

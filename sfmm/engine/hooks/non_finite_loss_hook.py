@@ -1,3 +1,4 @@
+"""``sfmm.NonFiniteLossHook``: stop training at the first NaN / Inf loss, before saving."""
 import math
 from typing import Optional
 

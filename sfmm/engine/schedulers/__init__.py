@@ -1,0 +1,1 @@
+"""Parameter schedulers (``PARAM_SCHEDULERS`` location); sfmm registers none yet."""

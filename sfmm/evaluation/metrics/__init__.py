@@ -1,3 +1,4 @@
+"""sfmm's registered metrics."""
 from .retrieval_average_precision import RetrievalAveragePrecision
 from .retrieval_recall import RetrievalRecall
 

@@ -1,13 +1,13 @@
+"""mAP@k for retrieval (``sfmm.RetrievalAveragePrecision``), mmpretrain's metric on NumPy 2.4+."""
 from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
 from mmpretrain.evaluation.metrics import \
     RetrievalAveragePrecision as _MMPretrainRetrievalAP
-from mmpretrain.evaluation.metrics.retrieval import _format_pred, _format_target
 
 from sfmm.registry import METRICS
-from .retrieval_recall import _as_numpy, _score_and_target
+from .retrieval_format import as_numpy, format_pred, format_target, score_and_target
 
 
 def _average_precision(pred: np.ndarray, target: np.ndarray, mode: str) -> float:
@@ -39,7 +39,7 @@ class RetrievalAveragePrecision(_MMPretrainRetrievalAP):
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
         for data_sample in data_samples:
             self.results.append(
-                self.calculate(*_score_and_target(data_sample), self.topk, mode=self.mode))
+                self.calculate(*score_and_target(data_sample), self.topk, mode=self.mode))
 
     @staticmethod
     def calculate(pred: Union[np.ndarray, torch.Tensor],
@@ -53,10 +53,10 @@ class RetrievalAveragePrecision(_MMPretrainRetrievalAP):
             raise ValueError(f'topk must be a positive integer, got {topk}')
         if mode not in ('IR', 'integrate'):
             raise ValueError(f"mode must be 'IR' or 'integrate', got {mode!r}")
-        pred = _format_pred(pred, topk, pred_indices)
-        target = _format_target(target, target_indices)
+        pred = format_pred(pred, topk, pred_indices)
+        target = format_target(target, target_indices)
         if len(pred) != len(target):
             raise ValueError(f'{len(pred)} predictions but {len(target)} targets')
-        aps = [_average_precision(_as_numpy(p), _as_numpy(t), mode)
+        aps = [_average_precision(as_numpy(p), as_numpy(t), mode)
                for p, t in zip(pred, target)]
         return float(np.mean(aps))

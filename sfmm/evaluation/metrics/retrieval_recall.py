@@ -1,28 +1,12 @@
-from typing import List, Sequence, Tuple, Union
+"""Recall@k for retrieval (``sfmm.RetrievalRecall``): mmpretrain's metric on NumPy >= 2.4."""
+from typing import List, Sequence, Union
 
 import numpy as np
 import torch
 from mmpretrain.evaluation.metrics import RetrievalRecall as _MMPretrainRetrievalRecall
-from mmpretrain.evaluation.metrics.retrieval import _format_pred, _format_target
-from mmpretrain.structures import label_to_onehot
 
 from sfmm.registry import METRICS
-
-
-def _as_numpy(x) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
-def _score_and_target(data_sample: dict) -> Tuple[torch.Tensor, torch.Tensor]:
-    """A sample's (1, M) prediction scores and (1, M) target, as mmpretrain forms them."""
-    pred_score = data_sample['pred_score'].clone()
-    if 'gt_score' in data_sample:
-        target = data_sample.get('gt_score').clone()
-    else:
-        target = label_to_onehot(data_sample['gt_label'], pred_score.size()[-1])
-    return pred_score.unsqueeze(0), target.unsqueeze(0)
+from .retrieval_format import as_numpy, format_pred, format_target, score_and_target
 
 
 @METRICS.register_module()
@@ -41,7 +25,7 @@ class RetrievalRecall(_MMPretrainRetrievalRecall):
 
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
         for data_sample in data_samples:
-            self.results.append(self.calculate(*_score_and_target(data_sample), topk=self.topk))
+            self.results.append(self.calculate(*score_and_target(data_sample), topk=self.topk))
 
     @staticmethod
     def calculate(pred: Union[np.ndarray, torch.Tensor],
@@ -54,15 +38,15 @@ class RetrievalRecall(_MMPretrainRetrievalRecall):
         for k in topk:
             if k <= 0:
                 raise ValueError(f'topk must be positive integers, got {topk}')
-        pred = _format_pred(pred, max(topk), pred_indices)
-        target = _format_target(target, target_indices)
+        pred = format_pred(pred, max(topk), pred_indices)
+        target = format_target(target, target_indices)
         if len(pred) != len(target):
             raise ValueError(f'{len(pred)} predictions but {len(target)} targets')
         results = []
         for k in topk:
             hits = torch.zeros(len(pred))
             for i, (sample_pred, sample_target) in enumerate(zip(pred, target)):
-                hits[i] = float(np.isin(_as_numpy(sample_pred)[:k],
-                                        _as_numpy(sample_target)).any())
+                hits[i] = float(np.isin(as_numpy(sample_pred)[:k],
+                                        as_numpy(sample_target)).any())
             results.append(hits.mean() * 100)
         return results

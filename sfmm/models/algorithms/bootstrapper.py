@@ -2,45 +2,18 @@
 from typing import Dict, List, Optional, Union
 
 import torch
-import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
-from sfmm.models.utils.extend_tokens import extend_latent_tokens
-from sfmm.models.utils.inherit import InheritReport, inherit_from_teacher
+from sfmm.models.backbones.sparseformer import EMBED_HEAD_PARTS, FOCUSING_PARTS
+from sfmm.models.utils.inherit import InheritReport
+from sfmm.models.utils.weight_init import has_checkpoint
 from sfmm.registry import MODELS
-from sfmm.utils.checkpoint import load_checkpoint_file
+from sfmm.weights import exclude_from_parent_state_dict, load_strict, steps
 
 Tensor = torch.Tensor
-# Top-level SparseFormer names that are *not* the focusing part (agreed backbone interface).
-_CORTEX_TOP = ('blocks', 'norm', 'proj')
-
-
-def _drop_teacher_keys(module: nn.Module, state_dict: dict, prefix: str, local_metadata) -> None:
-    """State-dict post hook on the teacher: its weights are never saved (re-read from file).
-
-    Only keys saved as part of a parent are dropped: ``teacher.state_dict()`` itself (empty
-    prefix) stays complete, for weight inheritance.
-    """
-    if not prefix:
-        return
-    for key in [k for k in state_dict if k.startswith(prefix)]:
-        del state_dict[key]
-
-
-def _fill_teacher_keys(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
-    """Load pre-hook on the teacher: a checkpoint without teacher keys keeps the loaded teacher.
-
-    (Reads ``_parameters`` / ``_buffers`` directly, so no state-dict hook is involved.)
-    """
-    for mod_name, mod in module.named_modules():
-        mod_prefix = prefix + (mod_name + '.' if mod_name else '')
-        for name, value in mod._parameters.items():
-            if value is not None:
-                state_dict.setdefault(mod_prefix + name, value.detach())
-        for name, value in mod._buffers.items():
-            if value is not None and name not in mod._non_persistent_buffers_set:
-                state_dict.setdefault(mod_prefix + name, value)
+# the student's final norm and projection (the SparseFormer's embedding head)
+_NORM, _PROJ = EMBED_HEAD_PARTS
 
 
 @MODELS.register_module()
@@ -60,18 +33,20 @@ class Bootstrapper(BaseModel):
     ``sfmm.BootstrapOptimWrapperConstructor`` (0.1x lr) and ``sfmm.WarmupFreezeHook`` (frozen in
     the warm-up epoch) use.
 
-    Checkpoints: the teacher's weights are **not** saved (a state-dict hook drops ``teacher.*``)
-    and a checkpoint without them loads strictly (a load pre-hook keeps the teacher that
-    :meth:`init_weights` read from its file). A bootstrap checkpoint therefore holds
+    Checkpoints: the teacher's weights are **not** saved and a checkpoint without them loads
+    strictly, keeping the teacher that :meth:`init_weights` read from its file
+    (:func:`sfmm.weights.exclude_from_parent_state_dict`). A bootstrap checkpoint therefore holds
     ``backbone.*`` and ``head.fc.*`` only, the key names of an mmpretrain ``ImageClassifier``
     with the same backbone and a ``LinearClsHead``: it loads directly into
     ``configs/classification/sf-*_in1k.py``.
 
-    Weight loading happens in :meth:`init_weights` (mmengine's runner calls it before
-    ``load_from`` / resume): the teacher reads its file, then either the student inherits from
-    the teacher (``inherit``) or reads ``student_checkpoint`` (continued bootstrapping; the
-    latent tokens are extended if the student has more, see
-    :func:`sfmm.models.utils.extend_tokens.extend_latent_tokens`).
+    Weights (:mod:`sfmm.weights`), in :meth:`init_weights` (mmengine's runner calls it before
+    ``load_from`` / resume): the teacher reads its own file (its ``init_cfg``); then either the
+    student inherits from the teacher (``inherit``, this algorithm's step), or, for continued
+    bootstrapping, the student backbone and head read a shorter-token bootstrap checkpoint
+    through their own ``init_cfg`` (``dict(type='sfmm.Pretrained', checkpoint=...,
+    prefix='backbone.', extend_tokens=True)`` and ``prefix='head.'``; the latent tokens are
+    extended if the student has more) with ``inherit=None``.
 
     Args:
         backbone (dict): The student SparseFormer config; its last output must be ``'embed'``.
@@ -93,8 +68,6 @@ class Bootstrapper(BaseModel):
             (``sfmm.KLDistillLoss``), logged as ``loss_kl``. Defaults to None.
         cls_loss_weight (float): Weight of the head's supervised loss on ``gt_label``
             (``loss_cls``; needs labels). 0 disables it. Defaults to 0.
-        student_checkpoint (str, optional): A (shorter-token) bootstrap checkpoint to start the
-            student from instead of inheriting. Defaults to None.
         data_preprocessor (dict, optional): Data preprocessor (``mmpretrain.ClsDataPreprocessor``
             when the dict has no ``type``); its mean/std are passed to the teacher so it can
             re-normalise. Defaults to None.
@@ -111,7 +84,6 @@ class Bootstrapper(BaseModel):
                  align_loss: Optional[dict] = dict(type='sfmm.CosineAlignLoss'),
                  distill_loss: Optional[dict] = None,
                  cls_loss_weight: float = 0.,
-                 student_checkpoint: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(data_preprocessor, dict) and 'type' not in data_preprocessor:
@@ -137,16 +109,18 @@ class Bootstrapper(BaseModel):
                 raise ValueError(
                     f'inherit takes truncate (required) and reuse_blocks, got {inherit}')
         self.inherit_cfg = dict(inherit) if inherit is not None else None
-        self.student_checkpoint = student_checkpoint
         self.inherit_report: Optional[InheritReport] = None
+        student_pretrained = has_checkpoint(self.backbone.init_cfg)
+        if student_pretrained and inherit is not None:
+            raise ValueError('the student backbone reads a checkpoint (init_cfg) and inherit is '
+                             'set: inheriting would overwrite it; use inherit=None to continue '
+                             'bootstrapping from a checkpoint')
 
-        reused = student_checkpoint is not None or (
-            inherit is not None and inherit.get('reuse_blocks', True))
+        reused = student_pretrained or (inherit is not None and inherit.get('reuse_blocks', True))
         if tune_final_norm is None:
             tune_final_norm = not reused
         self._set_trainable(num_tunable, tune_final_norm, reused)
-        self.teacher.register_state_dict_post_hook(_drop_teacher_keys)
-        self.teacher.register_load_state_dict_pre_hook(_fill_teacher_keys)
+        exclude_from_parent_state_dict(self.teacher)  # re-read from its file, never saved
         preprocessor = self.data_preprocessor
         if getattr(preprocessor, '_enable_normalize', False):
             self.teacher.set_input_normalization(preprocessor.mean.flatten().tolist(),
@@ -170,12 +144,16 @@ class Bootstrapper(BaseModel):
                 p.requires_grad = int(name.split('.')[1]) < num_tunable
                 if p.requires_grad and reused:
                     self._inherited_tunable.append('backbone.' + name)
-            elif top == 'norm':
+            elif top == _NORM:
                 p.requires_grad = tune_final_norm
-            elif top == 'proj':
+            elif top == _PROJ:
                 p.requires_grad = False
-            else:  # the focusing part and [CLS]
+            elif top in FOCUSING_PARTS:  # the focusing part and [CLS]
                 p.requires_grad = True
+            else:
+                raise ValueError(f'student parameter {name!r} is in no SparseFormer part '
+                                 f'(focusing {FOCUSING_PARTS}, cortex blocks, '
+                                 f'{EMBED_HEAD_PARTS})')
         if self.head is not None:
             self.head.requires_grad_(False)
         self.teacher.requires_grad_(False)
@@ -193,51 +171,39 @@ class Bootstrapper(BaseModel):
 
     # ------------------------------------------------------------------ weights
     def init_weights(self) -> None:
-        """Initialise the student, read the teacher's file, then inherit or load the student."""
+        """Initialise the student (or read its ``init_cfg`` checkpoint), read the teacher's
+        file, then inherit from the teacher."""
         if self._is_init:
             return
-        super().init_weights()  # backbone's own init, teacher reads its file, head init
-        if self.student_checkpoint is not None:
-            self.load_student_checkpoint(self.student_checkpoint)
-        elif self.inherit_cfg is not None:
+        super().init_weights()  # backbone's own init / file, the teacher's file, head init
+        if self.inherit_cfg is not None:
             self.inherit_from_teacher()
 
+    def init_unsaved_weights(self) -> None:
+        """Read the teacher's file if it has not been (checkpoints never hold the teacher)."""
+        if not self.teacher.is_init:
+            self.teacher.init_weights()
+
     def inherit_from_teacher(self) -> InheritReport:
-        """Copy the teacher's cortex / norm / projection / classifier into the student."""
+        """Copy the teacher's cortex / norm / projection / classifier into the student.
+
+        The key map is :func:`sfmm.weights.steps.inherit_from_teacher`; the tensors are
+        loaded with :func:`sfmm.weights.load_strict`, every student key not inherited (the
+        report's ``not_inherited``) keeping its own initialisation.
+        """
         t_state, layout = self.teacher.inheritable_state_dict()
-        own = self.state_dict()  # teacher keys are dropped by the post hook
-        tensors, report = inherit_from_teacher(
+        own = self.state_dict()  # teacher keys are left out (exclude_from_parent_state_dict)
+        tensors, report = steps.inherit_from_teacher(
             t_state, layout, own, truncate=self.inherit_cfg['truncate'],
             reuse_blocks=self.inherit_cfg.get('reuse_blocks', True),
             backbone_prefix='backbone.', head_prefix='head.fc.' if self.head is not None else None)
-        params = dict(self.named_parameters())
-        params.update(dict(self.named_buffers()))
-        with torch.no_grad():
-            for key, value in tensors.items():
-                params[key].copy_(value)
+        source = f'{type(self.teacher).__name__} ({self.teacher.checkpoint})'
+        load_strict(self, tensors, source, allow_missing=report.not_inherited,
+                    notes=[f'inherited {len(tensors)} tensors'])
         self.inherit_report = report
-        print_log(f'Bootstrapper: weights inherited from {type(self.teacher).__name__} '
-                  f'({self.teacher.checkpoint})\n{report.summary()}', logger='current')
+        print_log(f'Bootstrapper: weights inherited from {source}\n{report.summary()}',
+                  logger='current')
         return report
-
-    def load_student_checkpoint(self, path: str) -> None:
-        """Strictly load the student (``backbone.*``, ``head.*``) from a bootstrap checkpoint.
-
-        The checkpoint is an sfmm bootstrap / classification checkpoint, or a released
-        showlab/sparseformer ("v2 converted") state dict, which is converted first. The latent
-        tokens are extended when the student has more than the checkpoint.
-        """
-        from sfmm.models.utils.sparseformer_official import (convert_sparseformer_official,
-                                                             is_sparseformer_official)
-        ckpt = load_checkpoint_file(path)
-        sd = ckpt.get('state_dict', ckpt)
-        if is_sparseformer_official(sd):
-            sd = convert_sparseformer_official(sd)
-        sd = {k: v for k, v in sd.items() if k.startswith(('backbone.', 'head.'))}
-        sd, notes = extend_latent_tokens(sd, self.state_dict())
-        self.load_state_dict(sd, strict=True)
-        print_log(f'Bootstrapper: student loaded from {path}' +
-                  ''.join(f'\n  {n}' for n in notes), logger='current')
 
     # ------------------------------------------------------------------ forward
     def extract_feat(self, inputs: Tensor) -> Tensor:

@@ -5,17 +5,11 @@ import torch
 import torch.nn.functional as F
 from mmengine import dist
 from mmengine.model import BaseModel
-from torch import nn
 
-from sfmm.models.utils.clip_text import read_clip_state_dict, resolve_clip_text_cfg
+from sfmm.models.utils.clip_text import resolve_clip_text_cfg
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
-
-# keys of a full open_clip / OpenAI CLIP state dict that are not part of the text tower
-_NON_TEXT_PREFIXES = ('visual.', )
-_NON_TEXT_KEYS = ('logit_scale', 'logit_bias', 'input_resolution', 'context_length',
-                  'vocab_size', 'attn_mask')
 
 
 def _all_gather_cat(data: Tensor) -> Tensor:
@@ -54,10 +48,11 @@ class CLIPRetriever(BaseModel):
     (https://arxiv.org/abs/2312.01987). The image embedding is the last output of
     ``backbone`` (a CLIP-bootstrapped ``sfmm.SparseFormer`` with ``out_keys=('embed',)``,
     or ``sfmm.TeacherBackbone`` around the CLIP teacher); captions are embedded by CLIP's
-    frozen text tower, built by open_clip from ``text_model_name`` (or ``text_model_cfg``)
-    and read strictly from ``text_checkpoint`` (an OpenAI TorchScript ``.pt`` or an open_clip
-    state dict; nothing is downloaded). The tower lives outside the module tree: it is
-    built on first use, is not in the state dict, and is never trained.
+    frozen text tower ``text_encoder`` (``sfmm.CLIPTextEncoder``, weights read strictly from
+    its own ``init_cfg``; nothing is downloaded). The tower lives outside the module tree: it
+    is built and loaded by :meth:`init_weights` / :meth:`init_unsaved_weights` (which
+    ``sfmm.Runner`` runs after loading a checkpoint for testing), is not in the state dict,
+    and is never trained.
 
     Use it with mmpretrain's ``RetrievalTestLoop`` and ``sfmm.RetrievalRecall``: the loop
     collects ``forward(mode='tensor')`` features of the whole set and calls
@@ -68,13 +63,10 @@ class CLIPRetriever(BaseModel):
 
     Args:
         backbone (dict): Image encoder; its last output is the ``(B, E)`` embedding.
-        text_model_name (str): open_clip model name of the text tower. Defaults to
-            'ViT-B-16'.
-        text_checkpoint (str, optional): Local CLIP weight file. None keeps a random tower
-            (tests only). Defaults to None.
-        text_model_cfg (dict, optional): open_clip model config (``embed_dim``,
-            ``text_cfg``) used instead of looking ``text_model_name`` up. Defaults to None.
-        quick_gelu (bool): QuickGELU in the text tower (OpenAI weights). Defaults to True.
+        text_encoder (dict): The text tower config, e.g. ``dict(type='sfmm.CLIPTextEncoder',
+            model_name='ViT-B-16', init_cfg=dict(type='sfmm.Pretrained', checkpoint=...))``
+            (``type`` defaults to ``'sfmm.CLIPTextEncoder'``; without ``init_cfg`` the tower
+            stays random, tests only).
         text_batch_size (int): Captions per text-tower forward. Defaults to 256.
         data_preprocessor (dict, optional): e.g. mmpretrain's ``ClsDataPreprocessor``
             with CLIP's mean / std. Defaults to None.
@@ -83,52 +75,33 @@ class CLIPRetriever(BaseModel):
 
     def __init__(self,
                  backbone: dict,
-                 text_model_name: str = 'ViT-B-16',
-                 text_checkpoint: Optional[str] = None,
-                 text_model_cfg: Optional[dict] = None,
-                 quick_gelu: bool = True,
+                 text_encoder: dict,
                  text_batch_size: int = 256,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        text_model_cfg, text_cfg = resolve_clip_text_cfg(text_model_name, text_model_cfg)
+        self.text_encoder_cfg = dict(text_encoder)
+        self.text_encoder_cfg.setdefault('type', 'sfmm.CLIPTextEncoder')
+        text_model_cfg, _ = resolve_clip_text_cfg(
+            self.text_encoder_cfg.get('model_name', 'ViT-B-16'),
+            self.text_encoder_cfg.get('model_cfg'))
         self.backbone = MODELS.build(backbone)
-        self.text_model_name = text_model_name
-        self.text_model_cfg = dict(text_model_cfg)
         self.embed_dims = int(text_model_cfg['embed_dim'])
-        self.context_length = int(text_cfg.get('context_length', 77))
-        self.text_checkpoint = text_checkpoint
-        self.quick_gelu = quick_gelu or bool(text_model_cfg.get('quick_gelu', False))
         self.text_batch_size = text_batch_size
-        self._text: Dict[str, object] = {}  # tower and tokenizer, kept out of the module tree
+        self._text: Dict[str, object] = {}  # the text encoder, kept out of the module tree
 
     # ------------------------------------------------------------------ text side
-    def build_text_tower(self) -> nn.Module:
-        """Build the frozen text tower and load ``text_checkpoint`` strictly (if given).
+    def init_weights(self) -> None:
+        """The backbone's initialisation, then the text encoder (reads its file)."""
+        super().init_weights()
+        self.init_unsaved_weights()
 
-        Returns:
-            nn.Module: open_clip's ``TextTransformer`` in eval mode, without gradients.
-        """
-        from open_clip.model import _build_text_tower
-        tower = _build_text_tower(self.embed_dims, self.text_model_cfg['text_cfg'],
-                                  quick_gelu=self.quick_gelu)
-        if self.text_checkpoint is not None:
-            state = read_clip_state_dict(self.text_checkpoint, 'CLIPRetriever')
-            text_sd = {k: v.float() for k, v in state.items()
-                       if not k.startswith(_NON_TEXT_PREFIXES) and k not in _NON_TEXT_KEYS}
-            if text_sd and all(k.startswith('text.') for k in text_sd):
-                text_sd = {k[len('text.'):]: v for k, v in text_sd.items()}
-            tower.load_state_dict(text_sd, strict=True)
-        return tower.eval().requires_grad_(False)
-
-    def _text_tower(self, device: torch.device) -> Tuple[nn.Module, object]:
-        if 'tower' not in self._text:
-            from open_clip.tokenizer import SimpleTokenizer
-            self._text['tower'] = self.build_text_tower()
-            self._text['tokenizer'] = SimpleTokenizer(context_length=self.context_length)
-        tower = self._text['tower'].to(device)
-        self._text['tower'] = tower
-        return tower, self._text['tokenizer']
+    def init_unsaved_weights(self) -> None:
+        """Build the text encoder and read its weights, once (they are never in checkpoints)."""
+        if 'encoder' not in self._text:
+            encoder = MODELS.build(self.text_encoder_cfg)
+            encoder.init_weights()
+            self._text['encoder'] = encoder
 
     @torch.no_grad()
     def encode_text(self, texts: Sequence[str], device: Optional[torch.device] = None
@@ -142,16 +115,13 @@ class CLIPRetriever(BaseModel):
         """
         if device is None:
             device = next(self.backbone.parameters()).device
-        device = torch.device(device)
-        tower, tokenizer = self._text_tower(device)
-        chunks = []
-        with torch.autocast(device_type=device.type, enabled=False):
-            for i in range(0, len(texts), self.text_batch_size):
-                tokens = tokenizer(list(texts[i:i + self.text_batch_size])).to(device)
-                chunks.append(F.normalize(tower(tokens).float(), dim=-1))
-        if not chunks:
+        if not texts:
             return torch.zeros(0, self.embed_dims, device=device)
-        return torch.cat(chunks)
+        if 'encoder' not in self._text:
+            raise RuntimeError('CLIPRetriever has no text encoder yet: call init_weights() or '
+                               'init_unsaved_weights() (sfmm.Runner does) before encoding')
+        encoder = self._text['encoder'].to(device)
+        return encoder.encode(list(texts), self.text_batch_size)
 
     # ------------------------------------------------------------------ image side
     def extract_feat(self, inputs: Tensor) -> Tensor:

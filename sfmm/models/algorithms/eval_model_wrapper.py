@@ -39,6 +39,21 @@ class EvalModelWrapper(nn.Module):
         """The wrapped model's ``test_step``."""
         return self.module.test_step(data)
 
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The wrapped model's ``forward``."""
+        return self.module(*args, **kwargs)
+
+    # Adapter for mmpretrain 1.2.0 (with mmengine 0.10.7): its RetrievalValLoop and
+    # RetrievalTestLoop (mmpretrain/engine/runners/retrieval_loop.py) call
+    # ``runner.model._run_forward(data, mode='tensor')`` on the model *wrapper*, the private
+    # method mmengine's MMDistributedDataParallel defines. mmpretrain offers no public hook
+    # for this, so the wrapper provides that one name, built on the public ``forward``, as
+    # MMDistributedDataParallel does. tests/test_models/test_algorithms/
+    # test_eval_model_wrapper.py fails if either library changes this contract.
     def _run_forward(self, data: Union[dict, tuple, list], mode: str) -> Any:
-        """The wrapped model's ``_run_forward`` (used by mmpretrain's retrieval loops)."""
-        return self.module._run_forward(data, mode=mode)
+        """Unpack ``data`` (a data preprocessor's output) into the wrapped ``forward``."""
+        if isinstance(data, dict):
+            return self.module(**data, mode=mode)
+        if isinstance(data, (list, tuple)):
+            return self.module(*data, mode=mode)
+        raise TypeError(f'data must be a dict, tuple or list, not {type(data).__name__}')

@@ -1,15 +1,16 @@
 """SparseFormer backbone as bootstrapped from vision foundation models."""
 import math
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
 from sfmm.models.layers import (ACTIVATIONS, AdaptiveSamplingMixing, EarlyConv, FocusingUnit,
-                                RoIAdjust, SamplingUnit, TransformerBlock, fused_linear)
+                                RoIAdjust, SamplingUnit, TransformerBlock)
 from sfmm.models.layers.precision import at_least_fp32
-from sfmm.models.utils.weight_init import init_linear_and_norm
+from sfmm.models.utils.weight_init import (init_linear_and_norm, initial_roi_grid,
+                                           strict_init_cfg)
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
@@ -22,40 +23,13 @@ EXTRA_OUT_KEYS = ('feat_map_s2', )
 EMBED_HEAD_PARTS = ('norm', 'proj')
 #: Top-level modules forming the "focusing part" (trained from scratch when bootstrapping).
 FOCUSING_PARTS = ('stem', 'init_embed', 'init_rois', 'focus', 'transition', 'final', 'cls_token')
-#: Groups of keys that a ``Pretrained`` ``init_cfg`` may explicitly allow to be missing.
+#: Groups of keys that an ``sfmm.Pretrained`` ``init_cfg`` may allow to be missing
+#: (``allow_missing=('focusing', )``).
 ALLOW_MISSING_GROUPS = {'focusing': FOCUSING_PARTS}
 
 
-class StrictPretrainedInit:
-    """``init_weights`` of sfmm's backbones: a ``Pretrained`` ``init_cfg`` loads strictly.
-
-    ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.', **options)`` calls
-    the backbone's ``load_pretrained(checkpoint=PATH, prefix=..., **options)``, which reads the
-    file, converts a released showlab/sparseformer layout and loads with ``strict=True``
-    (missing or unexpected keys raise a ``KeyError`` listing them). Without an ``init_cfg``
-    the initialisation applied at construction is kept; other ``init_cfg`` types are applied
-    by mmengine. Mixed in before ``BaseModule``.
-    """
-
-    def init_weights(self) -> None:
-        """Initialise, or load a checkpoint strictly when ``init_cfg`` is ``Pretrained``."""
-        cfg = self.init_cfg
-        if isinstance(cfg, list):
-            pretrained = [c for c in cfg if c.get('type') == 'Pretrained']
-            if pretrained and len(cfg) > 1:
-                raise ValueError('a Pretrained init_cfg cannot be combined with other types')
-            cfg = pretrained[0] if pretrained else cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            self.load_pretrained(**{k: v for k, v in cfg.items() if k != 'type'})
-            self._is_init = True
-        elif cfg is not None:
-            super().init_weights()
-        else:
-            self._is_init = True
-
-
 @MODELS.register_module()
-class SparseFormer(StrictPretrainedInit, BaseModule):
+class SparseFormer(BaseModule):
     """SparseFormer: a focusing transformer in front of a plain ViT cortex.
 
     Paper: "Bootstrapping SparseFormers from Vision Foundation Models", CVPR 2024
@@ -85,7 +59,12 @@ class SparseFormer(StrictPretrainedInit, BaseModule):
             :data:`OUT_KEYS` and :data:`EXTRA_OUT_KEYS`. The embedding head (final norm and
             projection, :data:`EMBED_HEAD_PARTS`) is built only if ``'embed'`` is among
             them; a checkpoint that has it then loads with ``drop_keys=('norm', 'proj')``
-            (see :meth:`load_pretrained`). Defaults to ('embed', ).
+            in its ``init_cfg``. Defaults to ('embed', ).
+        cls_only_last_block (bool): Compute only the [CLS] row of the last cortex block
+            (:meth:`TransformerBlock.forward_queries`): the same ``'embed'`` at about 7/8 of
+            the cortex cost, for models that read out only the [CLS] token (classification,
+            bootstrapping, zero-shot, retrieval). The latent tokens of the last block are
+            then not computed, so ``'tokens'`` cannot be in ``out_keys``. Defaults to False.
         ln_eps (float): Epsilon of every LayerNorm. Defaults to 1e-5.
         drop_path_rate (float): Stochastic depth rate. As in the released code it rises as
             ``linspace(0, rate, R + 1 + num_layers)`` over the focusing repeats (their
@@ -95,10 +74,18 @@ class SparseFormer(StrictPretrainedInit, BaseModule):
             Defaults to 128.
         mixing_out_points (int, optional): Spatial-mixing output points. Defaults to None
             (``max(P, 32)``).
-        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=..., prefix=...)``
-            loads a checkpoint strictly (see :meth:`init_weights`); other types follow
-            mmengine. Defaults to None (SPEC initialisation).
+        init_cfg (dict, optional): ``dict(type='sfmm.Pretrained', checkpoint=...,
+            prefix=...)`` loads a checkpoint strictly through :mod:`sfmm.weights` (options
+            ``allow_missing`` from :attr:`allow_missing_groups`, ``extend_tokens``,
+            ``drop_keys`` from :attr:`droppable_parts`); ``type='Pretrained'`` means the same.
+            Other types follow mmengine. Defaults to None (SPEC initialisation).
     """
+
+    #: Key groups an ``sfmm.Pretrained`` ``init_cfg`` may allow to be missing.
+    allow_missing_groups: Dict[str, Tuple[str, ...]] = ALLOW_MISSING_GROUPS
+    #: Parts whose checkpoint keys an ``sfmm.Pretrained`` ``init_cfg`` may drop
+    #: (``drop_keys``), when this model does not build them.
+    droppable_parts: Tuple[str, ...] = EMBED_HEAD_PARTS
 
     arch_zoo: Dict[str, dict] = {
         'b-augreg': dict(focus_dims=384, embed_dims=768, num_layers=8, num_heads=12,
@@ -120,17 +107,25 @@ class SparseFormer(StrictPretrainedInit, BaseModule):
                  conv_channels: int = 64,
                  focus_repeats: int = 4,
                  out_keys: Sequence[str] = ('embed', ),
+                 cls_only_last_block: bool = False,
                  ln_eps: float = 1e-5,
                  drop_path_rate: float = 0.,
                  mixing_hidden_dims: int = 128,
                  mixing_out_points: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=strict_init_cfg(init_cfg))
         self.arch_settings = arch = self._parse_arch(arch)
         out_keys = self._parse_out_keys(out_keys)
+        if cls_only_last_block and 'tokens' in out_keys:
+            raise ValueError(f"out_keys {list(out_keys)} ask for 'tokens', but "
+                             f"cls_only_last_block=True computes only the [CLS] row of the "
+                             f"last cortex block: drop 'tokens' or set "
+                             f"cls_only_last_block=False")
         #: Whether the final norm and projection exist (``'embed'`` asked at construction).
         self.with_embed_head = 'embed' in out_keys
-        self.out_keys = out_keys
+        self._out_keys = out_keys
+        #: Whether the last cortex block computes its [CLS] row only (fixed at construction).
+        self.cls_only_last_block = bool(cls_only_last_block)
         if num_latent_tokens < 1:
             raise ValueError(f'num_latent_tokens must be >= 1, got {num_latent_tokens}')
         root = math.isqrt(num_points) if num_points >= 1 else 0
@@ -213,19 +208,9 @@ class SparseFormer(StrictPretrainedInit, BaseModule):
 
     @property
     def out_keys(self) -> Tuple[str, ...]:
-        """What :meth:`forward` returns, in order (may be reassigned; ``'embed'`` only if
-        the model was built with it, see :attr:`with_embed_head`)."""
+        """What :meth:`forward` returns, in order (fixed at construction; every output
+        the model computes is available from :meth:`forward_dict`)."""
         return self._out_keys
-
-    @out_keys.setter
-    def out_keys(self, keys: Sequence[str]) -> None:
-        keys = self._parse_out_keys(keys)
-        if 'embed' in keys and not self.with_embed_head:
-            raise ValueError(
-                f"out_keys {list(keys)} ask for 'embed', but this SparseFormer was built "
-                f"without its embedding head ({', '.join(EMBED_HEAD_PARTS)}): build it with "
-                f"'embed' in out_keys")
-        self._out_keys = keys
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
@@ -265,40 +250,48 @@ class SparseFormer(StrictPretrainedInit, BaseModule):
             - ``'tokens'``: output of the last cortex block (B, 1+N, D), [CLS] first,
               before the final norm.
             - ``'embed'``: [CLS] after the final norm, then the projection if any: (B, E).
-
-            Without ``'tokens'`` in ``out_keys`` the last cortex block computes only its
-            [CLS] row (:meth:`TransformerBlock.forward_queries`), which gives the same
-            embedding at about 7/8 of the cortex cost.
         """
-        with_s2 = 'feat_map_s2' in self.out_keys
+        outs = self.forward_dict(x, with_s2='feat_map_s2' in self.out_keys)
+        return tuple(outs[key] for key in self.out_keys)
+
+    def forward_dict(self, x: Tensor, with_s2: bool = False) -> Dict[str, Tensor]:
+        """Every output the model computes, by name (see :meth:`forward` for the shapes).
+
+        Whatever ``out_keys`` says: ``'feat_map'``, ``'rois'``, ``'points'``, ``'tokens'``
+        (unless :attr:`cls_only_last_block`), ``'embed'`` (if :attr:`with_embed_head`) and
+        ``'feat_map_s2'`` (if ``with_s2``). For inference tools that show RoIs and points
+        next to a head's prediction.
+
+        Args:
+            x (Tensor): Images of shape (B, 3, H, W).
+            with_s2 (bool): Also compute the stride-2 map. Defaults to False.
+
+        Returns:
+            dict[str, Tensor]: The outputs.
+        """
         feat, feat_s2, rois, focus_rois, points, tokens = self._encode(x, with_s2)
-        if 'tokens' in self.out_keys or not self.blocks:
-            for block in self.blocks:
-                tokens = block(tokens)
-        else:  # only [CLS] is read out: the last block computes its [CLS] row alone
+        if self.cls_only_last_block and self.blocks:
             for block in self.blocks[:-1]:
                 tokens = block(tokens)
             tokens = self.blocks[-1].forward_queries(tokens, 1)
-
-        outs = []
-        for key in self.out_keys:
-            if key == 'feat_map':
-                outs.append(feat)
-            elif key == 'feat_map_s2':
-                outs.append(feat_s2)
-            elif key == 'rois':
-                outs.append(torch.stack([rois] + focus_rois, dim=1))
-            elif key == 'points':
-                outs.append(points)
-            elif key == 'tokens':
-                outs.append(tokens)
-            else:
-                embed = self.norm(tokens[:, 0])
-                outs.append(self.proj(embed) if self.proj is not None else embed)
-        return tuple(outs)
+        else:
+            for block in self.blocks:
+                tokens = block(tokens)
+        outs = dict(feat_map=feat, rois=torch.stack([rois] + focus_rois, dim=1),
+                    points=points)
+        if with_s2:
+            outs['feat_map_s2'] = feat_s2
+        if not self.cls_only_last_block:
+            outs['tokens'] = tokens
+        if self.with_embed_head:
+            embed = self.norm(tokens[:, 0])
+            outs['embed'] = self.proj(embed) if self.proj is not None else embed
+        return outs
 
     def forward_cortex_tokens(self, x: Tensor, depth: Optional[int] = None) -> List[Tensor]:
-        """Token outputs of the cortex blocks, every row of every block, whatever ``out_keys``.
+        """Token outputs of the cortex blocks, every row of every block.
+
+        Whatever ``out_keys`` and :attr:`cls_only_last_block` say, every block runs in full.
 
         For feature extraction from an intermediate block (e.g. LLaVA-style visual tokens,
         :func:`sfmm.apis.open_clip.sparseformer_llava_features`).
@@ -336,7 +329,7 @@ class SparseFormer(StrictPretrainedInit, BaseModule):
         tokens = self.init_embed.weight.expand(B, N, -1)
         rois = at_least_fp32(self.init_rois.weight).expand(B, N, 4)
         tokens, focus_rois = self.focus(tokens, rois, feat)
-        tokens = fused_linear(tokens, self.transition)
+        tokens = self.transition(tokens)
         tokens, points = self.final(tokens, focus_rois[-1], feat)
         cls = self.cls_token.weight.expand(B, 1, -1).to(tokens.dtype)
         return feat, feat_s2, rois, focus_rois, points, torch.cat([cls, tokens], dim=1)
@@ -369,152 +362,6 @@ class SparseFormer(StrictPretrainedInit, BaseModule):
             return int(name.split('.')[1]) + 1, num_layers
         return num_layers - 1, num_layers
 
-    # ------------------------------------------------------------------ weights
-    def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None,
-                        allow_missing: Iterable[str] = (),
-                        map_location: str = 'cpu',
-                        extend_tokens: bool = False,
-                        drop_keys: Iterable[str] = ()) -> None:
-        """Load a checkpoint strictly through an explicit key filter.
-
-        Args:
-            checkpoint (str): Local path (or any URI mmengine can read).
-            prefix (str, optional): Only keys starting with it are kept (and stripped), e.g.
-                ``'backbone.'`` for an ImageClassifier checkpoint. Defaults to None (all keys;
-                ``'backbone.'`` for a released showlab/sparseformer checkpoint).
-            allow_missing (Iterable[str]): Key groups that may be missing, from
-                :data:`ALLOW_MISSING_GROUPS`. Defaults to ().
-            map_location (str): Where tensors are loaded. Defaults to 'cpu'.
-            extend_tokens (bool): If the checkpoint has fewer latent tokens than this model
-                (e.g. a 49-token bootstrap checkpoint in a 256-token segmenter), keep its
-                learned initial RoIs and add grid RoIs for the new tokens with
-                :func:`sfmm.models.utils.extend_tokens.extend_latent_tokens`. Defaults to
-                False (a token-count mismatch fails the strict load).
-            drop_keys (Iterable[str]): Parts of :data:`EMBED_HEAD_PARTS` (``'norm'``,
-                ``'proj'``) whose checkpoint keys are dropped before the strict match, for a
-                model built without them (no ``'embed'`` in ``out_keys``, e.g. a segmenter's
-                backbone) loading a bootstrap or classification checkpoint. Naming a part the
-                model has raises. Defaults to ().
-
-        Raises:
-            KeyError: If keys are missing (outside the allowed groups) or unexpected.
-            ValueError: If ``allow_missing`` names an unknown group.
-        """
-        state = _read_checkpoint(checkpoint, map_location)
-        state = filter_pretrained_state(state, prefix)
-        own = self.state_dict()
-        state = drop_unbuilt_parts(state, drop_keys, own)
-        if extend_tokens and 'init_rois.weight' in state:
-            from sfmm.models.utils.extend_tokens import extend_latent_tokens
-            state, _ = extend_latent_tokens(state, own, prefix='')
-        groups = tuple(allow_missing)
-        bad_groups = [g for g in groups if g not in ALLOW_MISSING_GROUPS]
-        if bad_groups:
-            raise ValueError(f'unknown allow_missing groups {bad_groups}; valid: '
-                             f'{sorted(ALLOW_MISSING_GROUPS)}')
-        allowed = tuple(p for g in groups for p in ALLOW_MISSING_GROUPS[g])
-        missing = [k for k in own if k not in state]
-        unexpected = sorted(k for k in state if k not in own)
-        not_allowed = [k for k in missing if k.split('.', 1)[0] not in allowed]
-        if not_allowed or unexpected:
-            raise KeyError(f'checkpoint {checkpoint!r} (prefix {prefix!r}) does not match '
-                           f'SparseFormer: missing keys {not_allowed}, unexpected keys '
-                           f'{unexpected}')
-        full = dict(own)
-        full.update(state)
-        self.load_state_dict(full, strict=True)
-
-
-def initial_roi_grid(num_tokens: int) -> Tensor:
-    """Initial RoIs: an ``r x r`` grid (``r = floor(sqrt(N))``) of half-size boxes.
-
-    Token ``i * r + j`` spans ``[g_i/2, g_j/2, g_i/2 + 1/2, g_j/2 + 1/2]`` with
-    ``g = arange(r) / (r - 1)``; remaining tokens (and all tokens when ``r == 1``, where the
-    grid is undefined) cover the whole image ``[0, 0, 1, 1]``.
-
-    Args:
-        num_tokens (int): ``N``.
-
-    Returns:
-        Tensor: Shape (N, 4).
-    """
-    rois = torch.tensor([0., 0., 1., 1.]).repeat(num_tokens, 1)
-    r = math.isqrt(num_tokens)
-    if r >= 2:
-        g = torch.arange(r, dtype=torch.float32) / (r - 1)
-        gx, gy = torch.meshgrid(g, g, indexing='ij')
-        lo = torch.stack([gx, gy], dim=-1).view(r * r, 2) * 0.5
-        rois[:r * r] = torch.cat([lo, lo + 0.5], dim=-1)
-    return rois
-
-
-def drop_unbuilt_parts(state: Dict[str, Tensor], parts: Iterable[str],
-                       own: Dict[str, Tensor]) -> Dict[str, Tensor]:
-    """Remove the checkpoint keys of named top-level parts that a model does not build.
-
-    Args:
-        state (dict[str, Tensor]): Filtered checkpoint state (prefix already stripped).
-        parts (Iterable[str]): Names from :data:`EMBED_HEAD_PARTS`, e.g. ``('norm', 'proj')``
-            for a SparseFormer built without ``'embed'``.
-        own (dict[str, Tensor]): The model's own state dict.
-
-    Returns:
-        dict[str, Tensor]: ``state`` without ``part.*`` keys for every named part.
-
-    Raises:
-        ValueError: If a name is not in :data:`EMBED_HEAD_PARTS`, or is a part the model
-            has (its keys would then be missing, not dropped).
-    """
-    parts = (parts, ) if isinstance(parts, str) else tuple(parts)
-    unknown = [p for p in parts if p not in EMBED_HEAD_PARTS]
-    built = sorted({k.split('.', 1)[0] for k in own} & set(parts))
-    if unknown or built:
-        raise ValueError(f'drop_keys {list(parts)}: only parts the model does not build can be '
-                         f'dropped, from {list(EMBED_HEAD_PARTS)}; unknown {unknown}, built '
-                         f'{built}')
-    return {k: v for k, v in state.items() if k.split('.', 1)[0] not in parts}
-
-
-def filter_pretrained_state(state: dict, prefix: Optional[str] = None) -> Dict[str, Tensor]:
-    """Unwrap a checkpoint and keep the keys of one module.
-
-    Args:
-        state (dict): Loaded checkpoint: a state dict, or one wrapped under ``state_dict``
-            or ``model``. A released showlab/sparseformer state dict is converted first.
-        prefix (str, optional): Keep keys starting with it, stripped. Defaults to None.
-
-    Returns:
-        dict[str, Tensor]: The filtered state dict.
-
-    Raises:
-        KeyError: If no key starts with ``prefix``.
-    """
-    from sfmm.models.utils.sparseformer_official import (convert_sparseformer_official,
-                                                         is_sparseformer_official)
-    for wrapper in ('state_dict', 'model'):
-        if isinstance(state, dict) and wrapper in state and isinstance(state[wrapper], dict):
-            state = state[wrapper]
-            break
-    if is_sparseformer_official(state):
-        state = convert_sparseformer_official(state)
-        prefix = 'backbone.' if prefix is None else prefix
-    if prefix:
-        kept = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        if not kept:
-            raise KeyError(f'no checkpoint key starts with prefix {prefix!r}; first keys: '
-                           f'{list(state)[:10]}')
-        return kept
-    return dict(state)
-
-
-def _read_checkpoint(path: str, map_location: str = 'cpu') -> dict:
-    if '://' in str(path):
-        from mmengine.runner.checkpoint import CheckpointLoader
-        return CheckpointLoader.load_checkpoint(path, map_location=map_location)
-    from sfmm.utils.checkpoint import load_checkpoint_file
-    return load_checkpoint_file(path, map_location=map_location)
-
 
 __all__: List[str] = ['SparseFormer', 'OUT_KEYS', 'EXTRA_OUT_KEYS', 'EMBED_HEAD_PARTS',
-                      'FOCUSING_PARTS', 'initial_roi_grid', 'filter_pretrained_state',
-                      'drop_unbuilt_parts']
+                      'FOCUSING_PARTS', 'ALLOW_MISSING_GROUPS', 'initial_roi_grid']

@@ -9,11 +9,11 @@ from mmengine.model import BaseModule
 from sfmm.models.layers import (AdaptiveSamplingMixing, Attention, EarlyConv, Mlp, RoIAdjust,
                                 TransformerBlock, drop_path)
 from sfmm.models.layers.precision import at_least_fp32
-from sfmm.models.utils.weight_init import init_linear_and_norm
+from sfmm.models.utils.weight_init import (init_linear_and_norm, initial_roi_grid,
+                                           strict_init_cfg)
 from sfmm.registry import MODELS
 
-from .sparseformer import (OUT_KEYS, StrictPretrainedInit, _read_checkpoint,
-                           filter_pretrained_state, initial_roi_grid)
+from .sparseformer import OUT_KEYS
 
 Tensor = torch.Tensor
 
@@ -80,22 +80,16 @@ class _V1Unit(nn.Module):
         points = None
         for i in range(self.repeats):
             p = self.drop_path_rates[i] if self.training else 0.
-            if p > 0.:
-                x = x + drop_path(self.attn(self.norm1(x)), p, True)
-            else:
-                x = self.attn(self.norm1(x), residual=x)
+            x = x + drop_path(self.attn(self.norm1(x)), p, True)
             rois = self.roi_adjust(x, rois, drop_prob=p)
             x, points = self.sampling(x, rois, feat, drop_prob=p)
-            if p > 0.:
-                x = x + drop_path(self.mlp(self.norm2(x)), p, True)
-            else:
-                x = self.mlp(self.norm2(x), residual=x)
+            x = x + drop_path(self.mlp(self.norm2(x)), p, True)
             all_rois.append(rois)
         return x, all_rois, points
 
 
 @MODELS.register_module()
-class SparseFormerV1(StrictPretrainedInit, BaseModule):
+class SparseFormerV1(BaseModule):
     """SparseFormer v1, the from-scratch ImageNet SparseFormers (T / S / B).
 
     Paper: "SparseFormer: Sparse Visual Recognition via Limited Latent Tokens", ICLR 2024
@@ -131,9 +125,10 @@ class SparseFormerV1(StrictPretrainedInit, BaseModule):
             sampling unit and the transformer blocks, in that order (the released schedule;
             v1 trained with 0.2 / 0.3 / 0.4 for T / S / B). sfmm drops whole samples' branches;
             see :func:`sfmm.models.layers.drop_path`. Defaults to 0.
-        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=..., prefix=...)``
-            loads a checkpoint strictly (see :meth:`init_weights`); other types follow
-            mmengine. Defaults to None (the released initialisation).
+        init_cfg (dict, optional): ``dict(type='sfmm.Pretrained', checkpoint=...,
+            prefix=...)`` loads a checkpoint strictly through :mod:`sfmm.weights` (a released
+            v1 file is converted first); ``type='Pretrained'`` means the same. Other types
+            follow mmengine. Defaults to None (the released initialisation).
     """
 
     arch_zoo: Dict[str, dict] = {
@@ -156,9 +151,9 @@ class SparseFormerV1(StrictPretrainedInit, BaseModule):
                  out_keys: Sequence[str] = ('embed', ),
                  drop_path_rate: float = 0.,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=strict_init_cfg(init_cfg))
         self.arch_settings = arch = self._parse_arch(arch)
-        self.out_keys = self._parse_out_keys(out_keys)
+        self._out_keys = self._parse_out_keys(out_keys)
         N = arch['num_latent_tokens'] if num_latent_tokens is None else num_latent_tokens
         if N < 1:
             raise ValueError(f'num_latent_tokens must be >= 1, got {N}')
@@ -226,6 +221,12 @@ class SparseFormerV1(StrictPretrainedInit, BaseModule):
             raise ValueError(f'invalid out_keys {list(out_keys)}; valid names: {list(OUT_KEYS)}')
         return out_keys
 
+    @property
+    def out_keys(self) -> Tuple[str, ...]:
+        """What :meth:`forward` returns, in order (fixed at construction; every output
+        is available from :meth:`forward_dict`)."""
+        return self._out_keys
+
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Initialise every parameter as the released ``srnet_init`` does.
@@ -261,6 +262,19 @@ class SparseFormerV1(StrictPretrainedInit, BaseModule):
             - ``'tokens'``: output of the last block (B, N, D), before the final norm.
             - ``'embed'``: LayerNorm of the token mean, (B, D).
         """
+        outs = self.forward_dict(x)
+        return tuple(outs[key] for key in self.out_keys)
+
+    def forward_dict(self, x: Tensor) -> Dict[str, Tensor]:
+        """Every output, by name, whatever ``out_keys`` (shapes: see :meth:`forward`).
+
+        Args:
+            x (Tensor): Images of shape (B, 3, H, W).
+
+        Returns:
+            dict[str, Tensor]: ``'feat_map'``, ``'rois'``, ``'points'``, ``'tokens'`` and
+            ``'embed'``.
+        """
         B = x.shape[0]
         feat = self.stem(x)
         tokens = self.init_embed.weight.expand(B, -1, -1)
@@ -270,20 +284,8 @@ class SparseFormerV1(StrictPretrainedInit, BaseModule):
         tokens, final_rois, points = self.final(tokens, focus_rois[-1], feat)
         for block in self.blocks:
             tokens = block(tokens)
-
-        outs = []
-        for key in self.out_keys:
-            if key == 'feat_map':
-                outs.append(feat)
-            elif key == 'rois':
-                outs.append(torch.stack([rois] + focus_rois + final_rois, dim=1))
-            elif key == 'points':
-                outs.append(points)
-            elif key == 'tokens':
-                outs.append(tokens)
-            else:
-                outs.append(self.norm(tokens.mean(dim=1)))
-        return tuple(outs)
+        return dict(feat_map=feat, rois=torch.stack([rois] + focus_rois + final_rois, dim=1),
+                    points=points, tokens=tokens, embed=self.norm(tokens.mean(dim=1)))
 
     # ------------------------------------------------------------------ optimisation helpers
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
@@ -315,31 +317,6 @@ class SparseFormerV1(StrictPretrainedInit, BaseModule):
         if head == 'blocks':
             return int(name.split('.')[1]) + 2, num_layers
         return num_layers - 1, num_layers
-
-    # ------------------------------------------------------------------ weights
-    def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None,
-                        map_location: str = 'cpu') -> None:
-        """Load a checkpoint strictly through an explicit key filter.
-
-        Args:
-            checkpoint (str): Local path (or any URI mmengine can read).
-            prefix (str, optional): Only keys starting with it are kept (and stripped), e.g.
-                ``'backbone.'`` for an ImageClassifier checkpoint. Defaults to None (all keys;
-                ``'backbone.'`` for a released showlab/sparseformer checkpoint).
-            map_location (str): Where tensors are loaded. Defaults to 'cpu'.
-
-        Raises:
-            KeyError: If keys are missing or unexpected (all are listed).
-        """
-        state = filter_pretrained_state(_read_checkpoint(checkpoint, map_location), prefix)
-        own = self.state_dict()
-        missing = [k for k in own if k not in state]
-        unexpected = sorted(k for k in state if k not in own)
-        if missing or unexpected:
-            raise KeyError(f'checkpoint {checkpoint!r} (prefix {prefix!r}) does not match '
-                           f'SparseFormerV1: missing keys {missing}, unexpected keys '
-                           f'{unexpected}')
-        self.load_state_dict(state, strict=True)
 
 
 __all__: List[str] = ['SparseFormerV1', 'FOCUSING_PARTS_V1']

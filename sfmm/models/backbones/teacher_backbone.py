@@ -26,7 +26,8 @@ class TeacherBackbone(BaseModule):
 
     Args:
         teacher (dict): Config of the teacher, e.g.
-            ``dict(type='sfmm.OpenCLIPTeacher', model_name='ViT-B-16', checkpoint=...)``.
+            ``dict(type='sfmm.OpenCLIPTeacher', model_name='ViT-B-16',
+            init_cfg=dict(type='sfmm.Pretrained', checkpoint=...))``.
         init_cfg (dict, optional): Unused (the teacher reads its file). Defaults to None.
     """
 

@@ -8,19 +8,12 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from torch import nn
 
-from sfmm.models.utils.clip_text import read_clip_state_dict, resolve_clip_text_cfg
+from sfmm.models.utils.clip_text import resolve_clip_text_cfg
 from sfmm.registry import MODELS
 
 Tensor = torch.Tensor
-
-# keys of a full open_clip / OpenAI CLIP state dict that are not part of the text tower
-_NON_TEXT_PREFIXES = ('visual.', )
-_NON_TEXT_KEYS = ('logit_scale', 'logit_bias', 'input_resolution', 'context_length',
-                  'vocab_size', 'attn_mask')
 
 
 def _named_classnames(name: str) -> List[str]:
@@ -46,53 +39,47 @@ class ZeroShotClsHead(BaseModule):
 
     The class embeddings are CLIP text embeddings of every ``template(classname)`` prompt,
     L2-normalised per prompt, averaged per class and normalised again (CLIP's recipe). They
-    are encoded once, without gradients, on the first forward (or set with
-    :meth:`set_class_embeddings`) and cached in a non-persistent buffer of shape
-    ``(num_classes, E)``. The text tower lives outside the module tree: it is not in the
-    state dict, not counted as a parameter of the image model, and freed once encoded.
+    are encoded once, without gradients, by :meth:`encode_classes` (called by
+    :meth:`init_weights` and :meth:`init_unsaved_weights`, which ``sfmm.Runner`` runs after
+    loading a checkpoint for testing) or set with :meth:`set_class_embeddings`, and cached in a
+    non-persistent buffer of shape ``(num_classes, E)``. :meth:`forward` never encodes: it
+    raises if they are missing.
 
-    The tower is built from open_clip's config of ``model_name`` (e.g. ``'ViT-B-16'``) or from
-    an explicit ``model_cfg`` (``dict(embed_dim=..., text_cfg=dict(...))``). ``checkpoint``
-    may be an OpenAI TorchScript ``.pt`` or a full / text-only open_clip state dict; the
-    text keys are loaded with ``strict=True`` and nothing is ever downloaded. With
-    ``checkpoint=None`` the tower keeps its random initialisation (tests only).
+    The text tower is ``text_encoder`` (``sfmm.CLIPTextEncoder``, weights from its own
+    ``init_cfg``), built by :meth:`encode_classes` and freed afterwards: it is not part of the
+    module tree, the state dict or the image model's parameters.
 
     The head does not train: :meth:`loss` raises.
 
     Args:
-        model_name (str): open_clip model name. Defaults to 'ViT-B-16'.
+        text_encoder (dict): The text tower config, e.g. ``dict(type='sfmm.CLIPTextEncoder',
+            model_name='ViT-B-16', init_cfg=dict(type='sfmm.Pretrained', checkpoint=...))``
+            (``type`` defaults to ``'sfmm.CLIPTextEncoder'``).
         classnames (str | Sequence[str]): class names, or ``'imagenet'`` for open_clip's
             ImageNet-1K names. Defaults to 'imagenet'.
         templates (str | Sequence[str]): prompt templates with a ``'{}'`` placeholder, or a
             named set: ``'openai_imagenet'`` (CLIP's 80) or ``'simple_imagenet'``.
             Defaults to 'openai_imagenet'.
-        checkpoint (str, optional): local CLIP weight file. Defaults to None.
-        model_cfg (dict, optional): open_clip model config used instead of looking
-            ``model_name`` up. Defaults to None.
-        quick_gelu (bool): QuickGELU in the text tower, as the OpenAI weights need.
-            Defaults to True.
-        logit_scale (float, optional): scale of the cosine logits; None = ``exp`` of the
-            checkpoint's ``logit_scale`` (100 for OpenAI CLIP), or 100. Defaults to None.
+        logit_scale (float, optional): scale of the cosine logits; None = the text encoder
+            file's ``exp(logit_scale)`` (100 for OpenAI CLIP, and when it has none).
+            Defaults to None.
         batch_size (int): prompts encoded per text-tower forward. Defaults to 500.
-        init_cfg (dict, optional): unused. Defaults to None.
+        init_cfg (dict, optional): unused (the text encoder has its own). Defaults to None.
     """
 
     def __init__(self,
-                 model_name: str = 'ViT-B-16',
+                 text_encoder: dict,
                  classnames: Union[str, Sequence[str]] = 'imagenet',
                  templates: Union[str, Sequence[str]] = 'openai_imagenet',
-                 checkpoint: Optional[str] = None,
-                 model_cfg: Optional[dict] = None,
-                 quick_gelu: bool = True,
                  logit_scale: Optional[float] = None,
                  batch_size: int = 500,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        model_cfg, text_cfg = resolve_clip_text_cfg(model_name, model_cfg)
-        self.model_name = model_name
-        self.model_cfg = dict(model_cfg)
+        self.text_encoder_cfg = dict(text_encoder)
+        self.text_encoder_cfg.setdefault('type', 'sfmm.CLIPTextEncoder')
+        model_cfg, _ = resolve_clip_text_cfg(self.text_encoder_cfg.get('model_name', 'ViT-B-16'),
+                                             self.text_encoder_cfg.get('model_cfg'))
         self.embed_dims = int(model_cfg['embed_dim'])
-        self.context_length = int(text_cfg.get('context_length', 77))
         self.classnames = (_named_classnames(classnames) if isinstance(classnames, str)
                            else list(classnames))
         if isinstance(templates, str):
@@ -102,45 +89,27 @@ class ZeroShotClsHead(BaseModule):
         if not self.classnames or not self.templates:
             raise ValueError('classnames and templates must not be empty')
         self.num_classes = len(self.classnames)
-        self.checkpoint = checkpoint
-        self.quick_gelu = quick_gelu
         self.logit_scale = logit_scale
         self.batch_size = batch_size
         self.register_buffer('class_embeddings', torch.empty(0, self.embed_dims),
                              persistent=False)
 
     # ------------------------------------------------------------------ text side
-    def build_text_tower(self) -> Tuple[nn.Module, float]:
-        """Build the frozen text tower (and load ``checkpoint`` strictly, if given).
+    def init_weights(self) -> None:
+        """Encode the class embeddings (reads the text encoder's file)."""
+        super().init_weights()
+        self.init_unsaved_weights()
 
-        Returns:
-            tuple[nn.Module, float]: the tower (eval mode, no grad) and the checkpoint's
-            ``exp(logit_scale)`` (100 if it has none).
-        """
-        from open_clip.model import _build_text_tower
-        tower = _build_text_tower(self.embed_dims, self.model_cfg['text_cfg'],
-                                  quick_gelu=self.quick_gelu or
-                                  self.model_cfg.get('quick_gelu', False))
-        scale = 100.
-        if self.checkpoint is not None:
-            state_dict = read_clip_state_dict(self.checkpoint, 'ZeroShotClsHead')
-            if 'logit_scale' in state_dict:
-                scale = float(state_dict['logit_scale'].float().exp())
-            text_sd = {
-                k: v.float() for k, v in state_dict.items()
-                if not k.startswith(_NON_TEXT_PREFIXES) and k not in _NON_TEXT_KEYS}
-            if text_sd and all(k.startswith('text.') for k in text_sd):
-                text_sd = {k[len('text.'):]: v for k, v in text_sd.items()}
-            tower.load_state_dict(text_sd, strict=True)
-        else:
-            print_log(f'{type(self).__name__}: no checkpoint, the text tower is randomly '
-                      'initialised (tests only)', logger='current')
-        tower.eval().requires_grad_(False)
-        return tower, scale
+    def init_unsaved_weights(self) -> None:
+        """Encode the class embeddings unless they are set (they are never in checkpoints)."""
+        if self.class_embeddings.numel() == 0:
+            self.set_class_embeddings(self.encode_classes(self.class_embeddings.device))
 
     @torch.no_grad()
     def encode_classes(self, device: Optional[torch.device] = None) -> Tensor:
-        """Encode every prompt with the text tower and return the class embeddings.
+        """Build the text encoder, read its weights, encode every prompt, free the encoder.
+
+        Sets :attr:`logit_scale` from the encoder's file if it was None.
 
         Args:
             device (torch.device, optional): where to run the tower. Defaults to CPU.
@@ -148,21 +117,17 @@ class ZeroShotClsHead(BaseModule):
         Returns:
             Tensor: ``(num_classes, E)`` L2-normalised class embeddings.
         """
-        from open_clip.tokenizer import SimpleTokenizer
         device = torch.device('cpu') if device is None else torch.device(device)
-        tokenizer = SimpleTokenizer(context_length=self.context_length)
-        tower, scale = self.build_text_tower()
-        tower.to(device)
+        encoder = MODELS.build(self.text_encoder_cfg)
+        encoder.init_weights()
+        encoder.to(device)
         if self.logit_scale is None:
-            self.logit_scale = scale
+            self.logit_scale = float(encoder.logit_scale.float().exp())
         prompts = [t(c) for c in self.classnames for t in self.templates]
-        chunks = []
-        with torch.autocast(device_type=device.type, enabled=False):
-            for i in range(0, len(prompts), self.batch_size):
-                tokens = tokenizer(prompts[i:i + self.batch_size]).to(device)
-                chunks.append(F.normalize(tower(tokens).float(), dim=-1))
-        per_prompt = torch.cat(chunks).view(self.num_classes, len(self.templates), -1)
-        return F.normalize(per_prompt.mean(dim=1), dim=-1)
+        per_prompt = encoder.encode(prompts, self.batch_size)
+        del encoder
+        per_class = per_prompt.view(self.num_classes, len(self.templates), -1).mean(dim=1)
+        return F.normalize(per_class, dim=-1)
 
     def set_class_embeddings(self, embeddings: Tensor) -> None:
         """Cache class embeddings ``(num_classes, E)`` (normalised here)."""
@@ -181,7 +146,9 @@ class ZeroShotClsHead(BaseModule):
         """Backbone outputs (last: ``(B, E)`` embedding) -> logits ``(B, num_classes)``."""
         image = self.pre_logits(feats)
         if self.class_embeddings.numel() == 0:
-            self.set_class_embeddings(self.encode_classes(image.device))
+            raise RuntimeError(f'{type(self).__name__} has no class embeddings: call '
+                               'init_weights() (sfmm.Runner does), encode_classes() or '
+                               'set_class_embeddings() before the forward')
         scale = 100. if self.logit_scale is None else self.logit_scale
         return scale * image @ self.class_embeddings.to(image.dtype).t()
 

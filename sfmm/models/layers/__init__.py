@@ -3,7 +3,6 @@ from .adaptive_sampling import AdaptiveSamplingMixing, offset_bias_grid, sample_
 from .attention import Attention
 from .early_conv import EarlyConv, channel_norm
 from .focusing_unit import FocusingUnit
-from .fused_linear import fused_linear
 from .mlp import ACTIVATIONS, Mlp, QuickGELU, build_activation
 from .position_encoding import RoIPositionEncoding, roi_pos_freqs, roi_position_encoding
 from .roi_ops import RoIAdjust, roi_adjust, roi_sampling_points
@@ -14,8 +13,7 @@ from .transformer_block import TransformerBlock
 __all__ = [
     'ACTIVATIONS', 'AdaptiveSamplingMixing', 'Attention', 'DropPath', 'EarlyConv',
     'FocusingUnit', 'Mlp', 'QuickGELU', 'RoIAdjust', 'RoIPositionEncoding', 'SamplingUnit',
-    'TransformerBlock', 'build_activation', 'channel_norm', 'drop_path', 'fused_linear',
-    'offset_bias_grid',
+    'TransformerBlock', 'build_activation', 'channel_norm', 'drop_path', 'offset_bias_grid',
     'roi_adjust', 'roi_pos_freqs', 'roi_position_encoding', 'roi_sampling_points',
     'sample_points'
 ]

@@ -7,7 +7,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .drop_path import drop_path
-from .fused_linear import fused_linear
 from .precision import at_least_fp32
 from .roi_ops import roi_sampling_points
 
@@ -134,13 +133,13 @@ class AdaptiveSamplingMixing(nn.Module):
         """
         B, N, _ = x.shape
         C, P, Po = self.in_channels, self.num_points, self.out_points
-        offsets = fused_linear(self.offset_norm(x), self.offset_fc).view(B, N, P, 2)
+        offsets = self.offset_fc(self.offset_norm(x)).view(B, N, P, 2)
         offsets = at_least_fp32(offsets)
         offsets = offsets + self.offset_bias.to(offsets.dtype).view(P, 2)
         points = roi_sampling_points(rois, offsets, self.offset_eps)
         sampled = sample_points(feat, points, self.padding_mode)  # (B, C, N, P)
 
-        params = fused_linear(fused_linear(self.param_norm(x), self.param_fc1), self.param_fc2)
+        params = self.param_fc2(self.param_fc1(self.param_norm(x)))
         params = params.view(B * N, -1)
         channel_mix = params[:, :C * C].view(B * N, C, C)
         spatial_mix = params[:, C * C:].view(B * N, Po, P)
@@ -155,7 +154,7 @@ class AdaptiveSamplingMixing(nn.Module):
         out = F.gelu(out).view(B, N, Po * C)
         if drop_prob > 0. and self.training:
             return x + drop_path(self.out_proj(out), drop_prob, True), points
-        return fused_linear(out, self.out_proj, residual=x), points
+        return x + self.out_proj(out), points
 
 
 def offset_bias_grid(num_points: int) -> Tensor:

@@ -5,8 +5,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .fused_linear import fused_linear
-
 Tensor = torch.Tensor
 
 
@@ -28,46 +26,49 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: Tensor, residual: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         """Attend over the token axis.
 
         Args:
             x (Tensor): Tokens of shape (B, L, D).
-            residual (Tensor, optional): (B, L, D) added to the output (fused into the
-                output projection for CPU inference). Defaults to None.
 
         Returns:
             Tensor: Shape (B, L, D).
         """
-        B, L, D = x.shape
-        q, k, v = fused_linear(x, self.qkv).view(B, L, 3, self.num_heads,
-                                                  self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        x = F.scaled_dot_product_attention(q, k, v)
-        return fused_linear(x.transpose(1, 2).reshape(B, L, D), self.proj, residual=residual)
+        return self.proj(self._attend(x))
 
-    def forward_queries(self, x: Tensor, num_queries: int = 1,
-                        residual: Optional[Tensor] = None) -> Tensor:
+    def forward_queries(self, x: Tensor, num_queries: int = 1) -> Tensor:
         """Attend from the first ``num_queries`` tokens only (keys/values: all tokens).
 
-        Gives the same rows as ``forward(x)[:, :num_queries]`` while projecting queries for
-        those tokens only; used when only the [CLS] output of a last block is needed.
+        Gives the same rows as ``forward(x)[:, :num_queries]``; the output projection runs
+        on those rows only. Used when only the [CLS] output of a last block is needed.
 
         Args:
             x (Tensor): Tokens of shape (B, L, D).
             num_queries (int): Leading tokens that attend. Defaults to 1.
-            residual (Tensor, optional): (B, num_queries, D) added to the output.
-                Defaults to None.
 
         Returns:
             Tensor: Shape (B, num_queries, D).
         """
+        return self.proj(self._attend(x, num_queries))
+
+    def _attend(self, x: Tensor, num_queries: Optional[int] = None) -> Tensor:
+        """Multi-head attention before the output projection.
+
+        ``qkv`` projects every token; with ``num_queries`` only the first ``num_queries``
+        tokens attend (their queries are kept, keys and values come from all tokens).
+
+        Args:
+            x (Tensor): Tokens of shape (B, L, D).
+            num_queries (int, optional): Leading tokens that attend. Defaults to None (all).
+
+        Returns:
+            Tensor: Heads concatenated, shape (B, L or num_queries, D).
+        """
         B, L, D = x.shape
-        H, hd = self.num_heads, self.head_dim
-        w, b = self.qkv.weight, self.qkv.bias
-        q = F.linear(x[:, :num_queries], w[:D], None if b is None else b[:D])
-        kv = F.linear(x, w[D:], None if b is None else b[D:])
-        q = q.view(B, num_queries, H, hd).transpose(1, 2)
-        k, v = kv.view(B, L, 2, H, hd).permute(2, 0, 3, 1, 4).unbind(0)
+        q, k, v = self.qkv(x).view(B, L, 3, self.num_heads,
+                                   self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        if num_queries is not None:
+            q = q[:, :, :num_queries]
         x = F.scaled_dot_product_attention(q, k, v)
-        return fused_linear(x.transpose(1, 2).reshape(B, num_queries, D), self.proj,
-                            residual=residual)
+        return x.transpose(1, 2).reshape(B, q.shape[2], D)

@@ -86,12 +86,8 @@ class FocusingUnit(nn.Module):
             x = x + stage[i]
             x, _ = self.sampling(x, rois, feat, drop_prob=p)
             x = self.pos_enc(x, rois)
-            if p > 0.:
-                x = x + drop_path(self.attn(self.norm1(x)), p, True)
-                x = x + drop_path(self.mlp(self.norm2(x)), p, True)
-            else:
-                x = self.attn(self.norm1(x), residual=x)
-                x = self.mlp(self.norm2(x), residual=x)
+            x = x + drop_path(self.attn(self.norm1(x)), p, True)
+            x = x + drop_path(self.mlp(self.norm2(x)), p, True)
             rois = self.roi_adjust(x, rois)
             all_rois.append(rois)
         return x, all_rois

@@ -4,8 +4,6 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from .fused_linear import fused_linear
-
 Tensor = torch.Tensor
 
 ACTIVATIONS = ('gelu', 'quick_gelu')
@@ -55,17 +53,6 @@ class Mlp(nn.Module):
         self.act = build_activation(act)
         self.fc2 = nn.Linear(hidden_features, in_features)
 
-    def forward(self, x: Tensor, residual: Optional[Tensor] = None) -> Tensor:
-        """``fc2(act(fc1(x)))`` (+ ``residual``), shapes (..., D) -> (..., D).
-
-        Args:
-            x (Tensor): Input of shape (..., D).
-            residual (Tensor, optional): Added to the output (fused into ``fc2`` for CPU
-                inference). Defaults to None.
-        """
-        if isinstance(self.act, nn.GELU) and self.act.approximate == 'none':
-            h = fused_linear(x, self.fc1, gelu=True)
-        else:
-            h = self.act(self.fc1(x))
-        return fused_linear(h, self.fc2, residual=residual)
-
+    def forward(self, x: Tensor) -> Tensor:
+        """``fc2(act(fc1(x)))``, shapes (..., D) -> (..., D)."""
+        return self.fc2(self.act(self.fc1(x)))

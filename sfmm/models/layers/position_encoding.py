@@ -4,7 +4,6 @@ import math
 import torch
 import torch.nn as nn
 
-from .fused_linear import fused_linear
 from .precision import at_least_fp32
 
 Tensor = torch.Tensor
@@ -78,4 +77,4 @@ class RoIPositionEncoding(nn.Module):
         if freqs.dtype != torch.float32:  # the module was cast to half: recompute exactly
             freqs = roi_pos_freqs(self.norm.normalized_shape[0], self.max_freq).to(x.device)
         pe = roi_position_encoding(rois, freqs)
-        return fused_linear(self.norm(pe.to(self.norm.weight.dtype)), self.proj, residual=x)
+        return x + self.proj(self.norm(pe.to(self.norm.weight.dtype)))

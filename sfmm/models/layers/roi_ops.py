@@ -3,7 +3,6 @@ import torch
 import torch.nn as nn
 
 from .drop_path import drop_path
-from .fused_linear import fused_linear
 from .precision import at_least_fp32
 
 Tensor = torch.Tensor
@@ -80,6 +79,7 @@ class RoIAdjust(nn.Module):
         self.norm = nn.LayerNorm(dim, eps=ln_eps)
         if hidden:
             self.fc1 = nn.Linear(dim, dim)
+            self.act = nn.GELU()
             self.fc2 = nn.Linear(dim, 4, bias=False)
         else:
             self.fc = nn.Linear(dim, 4, bias=False)
@@ -111,7 +111,7 @@ class RoIAdjust(nn.Module):
             Tensor: float32 adjusted RoIs of shape (B, N, 4).
         """
         if self.hidden:
-            deltas = fused_linear(fused_linear(self.norm(x), self.fc1, gelu=True), self.fc2)
+            deltas = self.fc2(self.act(self.fc1(self.norm(x))))
         else:
             deltas = self.fc(self.norm(x))
         if drop_prob > 0. and self.training:

@@ -35,19 +35,15 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, L, D) -> (B, L, D)."""
-        if self._fuse_residual():
-            x = self.attn(self.norm1(x), residual=x)
-            return self.mlp(self.norm2(x), residual=x)
         x = x + self.drop_path(self.attn(self.norm1(x)))
         return x + self.drop_path(self.mlp(self.norm2(x)))
-
-    def _fuse_residual(self) -> bool:
-        return not self.training or not isinstance(self.drop_path, DropPath)
 
     def forward_queries(self, x: Tensor, num_queries: int = 1) -> Tensor:
         """Compute only the first ``num_queries`` output tokens (e.g. [CLS] of a last block).
 
-        Equal to ``forward(x)[:, :num_queries]`` at a fraction of the cost.
+        Equal to ``forward(x)[:, :num_queries]``: every token is normalised and projected
+        by ``qkv`` (keys and values), but only the leading rows attend and run the output
+        projection and the MLP.
 
         Args:
             x (Tensor): Tokens of shape (B, L, D).
@@ -56,9 +52,6 @@ class TransformerBlock(nn.Module):
         Returns:
             Tensor: Shape (B, num_queries, D).
         """
-        if self._fuse_residual():
-            q = self.attn.forward_queries(self.norm1(x), num_queries, residual=x[:, :num_queries])
-            return self.mlp(self.norm2(q), residual=q)
         q = x[:, :num_queries] + self.drop_path(
             self.attn.forward_queries(self.norm1(x), num_queries))
         return q + self.drop_path(self.mlp(self.norm2(q)))

@@ -1,0 +1,1 @@
+"""Necks between backbone and head (``MODELS`` location); sfmm registers none yet."""

@@ -1,26 +1,26 @@
 """Common behaviour of the frozen foundation-model teachers used for bootstrapping."""
-import os
 from abc import ABCMeta, abstractmethod
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, initialize
 
-from sfmm.utils.checkpoint import load_checkpoint_file
+from sfmm.models.utils.weight_init import STRICT_PRETRAINED, strict_init_cfg
 
 Tensor = torch.Tensor
-# Wrapper keys under which training frameworks nest a state dict.
-_WRAPPER_KEYS = ('state_dict', 'model', 'module')
 
 
 class BaseTeacher(BaseModule, metaclass=ABCMeta):
     """A frozen teacher: always in eval mode, no gradients, weights from one local file.
 
     Subclasses build their network in ``__init__`` (no file access) and call
-    :meth:`freeze`; the weights are read in :meth:`init_weights`, which mmengine's runner
-    calls before training. Nothing is ever downloaded: a missing file raises
-    ``FileNotFoundError`` naming the path and where the weights can be obtained.
+    :meth:`freeze`. The weights come from ``init_cfg=dict(type='sfmm.Pretrained',
+    checkpoint=PATH)``, applied in :meth:`init_weights` (which mmengine's runner calls before
+    training) by :mod:`sfmm.weights`: the file is read safely, mapped to the network's keys by
+    the subclass's :meth:`checkpoint_filter_fn` and loaded strictly. Nothing is ever
+    downloaded: a missing file raises ``FileNotFoundError`` naming the path and where the
+    weights can be obtained (:attr:`how_to_obtain`).
 
     The teacher runs in whatever autocast context the caller opened, under
     :func:`torch.no_grad` (not inference mode, whose tensors could not be saved by the
@@ -33,13 +33,13 @@ class BaseTeacher(BaseModule, metaclass=ABCMeta):
     teacher's ``input_size`` are resized (bilinear, antialiased) before the teacher sees them.
 
     Args:
-        checkpoint (str): Path of the local weight file.
         mean (Sequence[float]): Per-channel mean the teacher was trained with (0-255 scale).
         std (Sequence[float]): Per-channel std the teacher was trained with (0-255 scale).
         input_size (int, optional): Square input size the teacher runs at. None means the
             network's native size. Defaults to None.
-        init_cfg (dict, optional): Unused (weights come from ``checkpoint``); kept for the
-            mmengine ``BaseModule`` contract. Defaults to None.
+        init_cfg (dict, optional): ``dict(type='sfmm.Pretrained', checkpoint=PATH)``: the
+            local weight file. Required by :meth:`init_weights` (a teacher without weights is
+            useless); None only builds the network. Defaults to None.
     """
 
     #: Key layout of :meth:`inheritable_state_dict` (see ``sfmm.models.utils.inherit``).
@@ -48,15 +48,16 @@ class BaseTeacher(BaseModule, metaclass=ABCMeta):
     how_to_obtain: str = ''
 
     def __init__(self,
-                 checkpoint: str,
                  mean: Sequence[float],
                  std: Sequence[float],
                  input_size: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        init_cfg = strict_init_cfg(init_cfg)
+        if init_cfg is not None and (not isinstance(init_cfg, dict) or
+                                     init_cfg.get('type') != STRICT_PRETRAINED):
+            raise ValueError(f'{type(self).__name__}: init_cfg must be dict(type='
+                             f'{STRICT_PRETRAINED!r}, checkpoint=PATH), got {init_cfg}')
         super().__init__(init_cfg=init_cfg)
-        if not checkpoint:
-            raise ValueError(f'{type(self).__name__} needs a checkpoint path')
-        self.checkpoint = str(checkpoint)
         self.input_size = input_size
         self.register_buffer('_mean', torch.tensor(mean, dtype=torch.float).view(1, 3, 1, 1),
                              persistent=False)
@@ -66,7 +67,6 @@ class BaseTeacher(BaseModule, metaclass=ABCMeta):
         self.register_buffer('_shift', torch.zeros(1, 3, 1, 1), persistent=False)
         self._renormalize = False
         self._teacher_stats = [float(v) for v in list(mean) + list(std)]
-        self.weights_loaded = False
 
     # ------------------------------------------------------------------ structure
     def freeze(self) -> None:
@@ -99,49 +99,30 @@ class BaseTeacher(BaseModule, metaclass=ABCMeta):
         self._shift.copy_((in_mean_t - self._mean) / self._std)
 
     # ------------------------------------------------------------------ weights
+    @property
+    def checkpoint(self) -> Optional[str]:
+        """The weight file named by ``init_cfg`` (None if there is none)."""
+        return self.init_cfg.get('checkpoint') if isinstance(self.init_cfg, dict) else None
+
     def init_weights(self) -> None:
-        """Load the teacher's weights from :attr:`checkpoint` (strictly) and freeze."""
-        if not self.weights_loaded:
-            path = os.path.expanduser(self.checkpoint)
-            if not os.path.isfile(path):
-                raise FileNotFoundError(
-                    f'{type(self).__name__}: teacher weights not found at {path!r}. sfmm never '
-                    f'downloads weights; obtain them and place the file there. '
-                    f'{self.how_to_obtain}')
-            self.load_weights(path)
-            self.weights_loaded = True
-        self._is_init = True
+        """Load the teacher's file (``init_cfg``, strictly, through :mod:`sfmm.weights`) and
+        freeze. Called again, it only freezes."""
+        if not self.is_init:
+            if self.init_cfg is None:
+                raise ValueError(
+                    f"{type(self).__name__} has no weights: set init_cfg=dict(type="
+                    f"'{STRICT_PRETRAINED}', checkpoint=PATH). {self.how_to_obtain}".rstrip())
+            initialize(self, self.init_cfg)
+            self.is_init = True
         self.freeze()
 
     @abstractmethod
-    def load_weights(self, path: str) -> None:
-        """Read ``path`` into the network, strictly."""
+    def checkpoint_filter_fn(self, state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Map the teacher file's state dict (as read, unwrapped) to this module's keys."""
 
     @abstractmethod
     def inheritable_state_dict(self) -> Tuple[Dict[str, Tensor], str]:
         """The network's state dict and its layout name, for weight inheritance."""
-
-    @staticmethod
-    def read_state_dict(path: str) -> Dict[str, Tensor]:
-        """Read a ``.safetensors`` or torch state-dict file, unwrapping wrapper keys.
-
-        Args:
-            path (str): File path.
-
-        Returns:
-            dict: name -> tensor.
-        """
-        if path.endswith('.safetensors'):
-            from safetensors.torch import load_file
-            sd = load_file(path, device='cpu')
-        else:
-            sd = load_checkpoint_file(path)
-        for key in _WRAPPER_KEYS:
-            if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
-                sd = sd[key]
-        if not isinstance(sd, dict):
-            raise TypeError(f'{path} does not hold a state dict (got {type(sd).__name__})')
-        return dict(sd)
 
     # ------------------------------------------------------------------ forward
     def prepare(self, x: Tensor, native_size: Union[int, Tuple[int, int]]) -> Tensor:

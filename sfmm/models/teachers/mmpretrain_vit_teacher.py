@@ -4,12 +4,10 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 
 from sfmm.registry import MODELS
+from sfmm.weights import steps
 from .base_teacher import BaseTeacher
 
 Tensor = torch.Tensor
-
-# Keys an mmpretrain ImageClassifier checkpoint may hold besides the network.
-_IGNORED_PREFIXES = ('data_preprocessor.',)
 
 
 @MODELS.register_module()
@@ -17,14 +15,13 @@ class MMPretrainViTTeacher(BaseTeacher):
     """An mmpretrain ``VisionTransformer`` + ``VisionTransformerClsHead`` from a local file.
 
     Reads the checkpoints of the mmpretrain model zoo (``backbone.layers.{i}.ln1`` ...,
-    ``backbone.ln1``, ``head.layers.head``), loading them with ``strict=True`` (the data
-    preprocessor's buffers are the only keys skipped). The alignment embedding is the [CLS]
+    ``backbone.ln1``, ``head.layers.head``) from ``init_cfg``, strictly (the data
+    preprocessor's buffers are the only keys skipped,
+    :func:`sfmm.weights.steps.mmpretrain_classifier_keys`). The alignment embedding is the [CLS]
     token after the final norm, passed through the head's ``pre_logits`` (the identity for a
     single-Linear head); ``with_logits=True`` also returns the head's logits.
 
     Args:
-        checkpoint (str): Local mmpretrain checkpoint (``.pth``, optionally under
-            ``state_dict``).
         arch (str | dict): mmpretrain ViT arch (``'b'``, ``'l'``, ... or a dict).
             Defaults to 'b'.
         img_size (int): Input size. Defaults to 224.
@@ -37,7 +34,9 @@ class MMPretrainViTTeacher(BaseTeacher):
         mean (Sequence[float]): Input mean, 0-255 scale. Defaults to (127.5,)*3.
         std (Sequence[float]): Input std, 0-255 scale. Defaults to (127.5,)*3.
         input_size (int, optional): Input size; None = ``img_size``. Defaults to None.
-        init_cfg (dict, optional): Unused. Defaults to None.
+        init_cfg (dict, optional): ``dict(type='sfmm.Pretrained', checkpoint=PATH)``, a local
+            mmpretrain checkpoint (``.pth``, optionally under ``state_dict``).
+            Defaults to None.
     """
 
     layout = 'mmpretrain'
@@ -45,7 +44,6 @@ class MMPretrainViTTeacher(BaseTeacher):
                      'configs/vision_transformer/README.md in open-mmlab/mmpretrain).')
 
     def __init__(self,
-                 checkpoint: str,
                  arch='b',
                  img_size: int = 224,
                  patch_size: int = 16,
@@ -56,7 +54,7 @@ class MMPretrainViTTeacher(BaseTeacher):
                  std: Sequence[float] = (127.5, 127.5, 127.5),
                  input_size: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(checkpoint, mean, std, input_size, init_cfg)
+        super().__init__(mean, std, input_size, init_cfg)
         from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
         self.img_size = img_size
         b_cfg = dict(type='VisionTransformer', arch=arch, img_size=img_size,
@@ -72,11 +70,9 @@ class MMPretrainViTTeacher(BaseTeacher):
     def has_classifier(self) -> bool:
         return True
 
-    def load_weights(self, path: str) -> None:
-        """Strictly load an mmpretrain ImageClassifier checkpoint."""
-        sd = self.read_state_dict(path)
-        sd = {k: v for k, v in sd.items() if not k.startswith(_IGNORED_PREFIXES)}
-        self.load_state_dict(sd, strict=True)
+    def checkpoint_filter_fn(self, state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """An mmpretrain ImageClassifier checkpoint: this module's keys already."""
+        return steps.mmpretrain_classifier_keys(state_dict)
 
     def inheritable_state_dict(self) -> Tuple[Dict[str, Tensor], str]:
         return self.state_dict(), self.layout

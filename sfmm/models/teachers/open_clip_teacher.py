@@ -1,24 +1,17 @@
 """A CLIP visual tower (built by open_clip) as a frozen bootstrapping teacher."""
-import zipfile
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 
+from sfmm.models.utils.open_clip_towers import build_vision_tower
 from sfmm.registry import MODELS
+from sfmm.weights import steps
 from .base_teacher import BaseTeacher
 
 Tensor = torch.Tensor
 
 OPENAI_CLIP_MEAN = (122.770938, 116.7460125, 104.09373615)  # 0.48145466, ... x 255
 OPENAI_CLIP_STD = (68.5005327, 66.6321579, 70.32316305)  # 0.26862954, ... x 255
-
-
-def _is_torchscript(path: str) -> bool:
-    """OpenAI's original ``ViT-*.pt`` files are TorchScript archives, not state dicts."""
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as zf:
-        return any(n.endswith('constants.pkl') or '/code/' in n for n in zf.namelist())
 
 
 @MODELS.register_module()
@@ -31,14 +24,14 @@ class OpenCLIPTeacher(BaseTeacher):
     The tower is built from open_clip's own model config (``open_clip.get_model_config``,
     e.g. ``'ViT-B-16'``, ``'ViT-L-14'``, ``'ViT-L-14-336'``, any built-in open_clip name) or from
     an explicit ``model_cfg`` (``dict(embed_dim=..., vision_cfg=dict(...))``), with no
-    pretrained tag. ``checkpoint`` may be an OpenAI TorchScript ``.pt``, a full open_clip
-    state dict (``visual.*`` keys; text-tower keys are ignored) in ``.pt``/``.bin``/``.pth`` or
-    ``.safetensors``, or a visual-only state dict. The visual keys are loaded with
-    ``strict=True``.
+    pretrained tag. The file of ``init_cfg=dict(type='sfmm.Pretrained', checkpoint=PATH)`` may
+    be an OpenAI TorchScript ``.pt``, a full open_clip state dict (``visual.*`` keys; text-tower
+    keys are ignored) in ``.pt``/``.bin``/``.pth`` or ``.safetensors``, or a visual-only state
+    dict (:func:`sfmm.weights.steps.open_clip_visual_keys`). The visual keys are loaded
+    strictly.
 
     Args:
         model_name (str): open_clip model name. Defaults to 'ViT-B-16'.
-        checkpoint (str): Local weight file.
         model_cfg (dict, optional): Model config used instead of looking ``model_name`` up.
             Defaults to None.
         quick_gelu (bool): Use QuickGELU, as the OpenAI weights need. Defaults to True.
@@ -46,23 +39,22 @@ class OpenCLIPTeacher(BaseTeacher):
         std (Sequence[float]): Input std, 0-255 scale. Defaults to OpenAI CLIP's.
         input_size (int, optional): Input size; None = the tower's ``image_size``.
             Defaults to None.
-        init_cfg (dict, optional): Unused. Defaults to None.
+        init_cfg (dict, optional): ``dict(type='sfmm.Pretrained', checkpoint=PATH)``, the
+            local weight file. Defaults to None.
     """
 
     layout = 'open_clip'
 
     def __init__(self,
                  model_name: str = 'ViT-B-16',
-                 checkpoint: str = '',
                  model_cfg: Optional[dict] = None,
                  quick_gelu: bool = True,
                  mean: Sequence[float] = OPENAI_CLIP_MEAN,
                  std: Sequence[float] = OPENAI_CLIP_STD,
                  input_size: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(checkpoint, mean, std, input_size, init_cfg)
+        super().__init__(mean, std, input_size, init_cfg)
         import open_clip
-        from open_clip.model import _build_vision_tower
         if ':' in model_name:
             raise ValueError(f'model_name {model_name!r}: hub names are not allowed (nothing is '
                              'downloaded); use a built-in open_clip name or model_cfg')
@@ -72,7 +64,7 @@ class OpenCLIPTeacher(BaseTeacher):
                              f'{open_clip.list_models()}')
         self.model_name = model_name
         self.embed_dims = cfg['embed_dim']
-        self.visual = _build_vision_tower(
+        self.visual = build_vision_tower(
             cfg['embed_dim'], cfg['vision_cfg'],
             quick_gelu=quick_gelu or cfg.get('quick_gelu', False))
         self.how_to_obtain = (
@@ -82,16 +74,9 @@ class OpenCLIPTeacher(BaseTeacher):
             'on a machine with network access.')
         self.freeze()
 
-    def load_weights(self, path: str) -> None:
-        """Strictly load the visual tower from a TorchScript, torch or safetensors file."""
-        if _is_torchscript(path):
-            sd = torch.jit.load(path, map_location='cpu').state_dict()
-        else:
-            sd = self.read_state_dict(path)
-        if any(k.startswith('visual.') for k in sd):
-            sd = {k[len('visual.'):]: v for k, v in sd.items() if k.startswith('visual.')}
-        sd = {k: v.float() for k, v in sd.items()}  # OpenAI archives are fp16
-        self.visual.load_state_dict(sd, strict=True)
+    def checkpoint_filter_fn(self, state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """A full or visual-only CLIP state dict -> this module's ``visual.*`` keys."""
+        return steps.add_prefix(steps.open_clip_visual_keys(state_dict), 'visual.')
 
     def inheritable_state_dict(self) -> Tuple[Dict[str, Tensor], str]:
         return self.visual.state_dict(), self.layout

@@ -4,6 +4,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 
 from sfmm.registry import MODELS
+from sfmm.weights import steps
 from .base_teacher import BaseTeacher
 
 Tensor = torch.Tensor
@@ -17,22 +18,21 @@ class TimmViTTeacher(BaseTeacher):
     classifier (paper eq. 5, the AugReg case); ``with_logits=True`` also returns the
     classifier's logits (for the KL-distillation ablation, paper Table 3).
 
-    The network is created with ``timm.create_model(model_name, pretrained=False)`` and loaded
-    strictly from ``checkpoint``:
+    The network is created with ``timm.create_model(model_name, pretrained=False)``; its
+    weights come from ``init_cfg=dict(type='sfmm.Pretrained', checkpoint=PATH)`` and are
+    loaded strictly (:meth:`checkpoint_filter_fn` maps the file):
 
     - ``.pth`` / ``.bin`` / ``.pt``: a timm state dict (optionally wrapped under ``model`` or
-      ``state_dict``), passed through timm's ``checkpoint_filter_fn`` and loaded with
-      ``strict=True``;
-    - ``.safetensors``: the same, read with safetensors (the files on huggingface.co/timm);
-    - ``.npz``: an original AugReg / big_vision JAX checkpoint, read by timm's own npz loader
-      (``VisionTransformer.load_pretrained``). That loader skips what it does not find, so
-      every parameter is first set to NaN and any parameter still NaN afterwards is an error.
+      ``state_dict``), passed through timm's ``checkpoint_filter_fn``;
+    - ``.safetensors``: the same (the files on huggingface.co/timm);
+    - ``.npz``: an original AugReg / big_vision JAX checkpoint, mapped by timm's own npz
+      loader (:func:`sfmm.weights.steps.timm_npz_keys`); a parameter the archive does not
+      provide is an error.
 
     Paper: https://arxiv.org/abs/2312.01987, sec. 4.1.
 
     Args:
         model_name (str): A timm ViT name, e.g. ``'vit_base_patch16_224.augreg2_in21k_ft_in1k'``.
-        checkpoint (str): Local weight file.
         model_kwargs (dict, optional): Extra ``timm.create_model`` arguments (e.g. a tiny
             ``embed_dim`` / ``depth`` for tests). Defaults to None.
         mean (Sequence[float]): Teacher input mean, 0-255 scale. Defaults to AugReg's
@@ -41,20 +41,20 @@ class TimmViTTeacher(BaseTeacher):
             ``(127.5, 127.5, 127.5)``.
         input_size (int, optional): Input size; None = the model's ``img_size``.
             Defaults to None.
-        init_cfg (dict, optional): Unused. Defaults to None.
+        init_cfg (dict, optional): ``dict(type='sfmm.Pretrained', checkpoint=PATH)``, the
+            local weight file. Defaults to None.
     """
 
     layout = 'timm'
 
     def __init__(self,
                  model_name: str,
-                 checkpoint: str,
                  model_kwargs: Optional[dict] = None,
                  mean: Sequence[float] = (127.5, 127.5, 127.5),
                  std: Sequence[float] = (127.5, 127.5, 127.5),
                  input_size: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(checkpoint, mean, std, input_size, init_cfg)
+        super().__init__(mean, std, input_size, init_cfg)
         import timm
         from timm.models.vision_transformer import VisionTransformer
         if ':' in model_name:
@@ -79,21 +79,13 @@ class TimmViTTeacher(BaseTeacher):
     def has_classifier(self) -> bool:
         return isinstance(self.model.head, torch.nn.Linear)
 
-    def load_weights(self, path: str) -> None:
-        """Strictly load a timm ``.pth``/``.safetensors`` or an AugReg ``.npz`` file."""
-        if path.endswith('.npz'):
-            with torch.no_grad():
-                for p in self.model.parameters():
-                    p.fill_(float('nan'))
-            self.model.load_pretrained(path)
-            missing = [n for n, p in self.model.named_parameters() if torch.isnan(p).any()]
-            if missing:
-                raise RuntimeError(f'{path} did not provide these parameters of '
-                                   f'{self.model_name}: {missing}')
-            return
-        from timm.models.vision_transformer import checkpoint_filter_fn
-        sd = checkpoint_filter_fn(self.read_state_dict(path), self.model)
-        self.model.load_state_dict(sd, strict=True)
+    def checkpoint_filter_fn(self, state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """A timm state dict or an AugReg ``.npz`` (JAX names) -> this module's keys."""
+        if steps.is_jax_npz(state_dict):
+            state_dict = steps.timm_npz_keys(state_dict, self.model)
+        else:
+            state_dict = steps.timm_vit_keys(state_dict, self.model)
+        return steps.add_prefix(state_dict, 'model.')
 
     def inheritable_state_dict(self) -> Tuple[Dict[str, Tensor], str]:
         return self.model.state_dict(), self.layout

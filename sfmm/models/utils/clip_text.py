@@ -1,8 +1,5 @@
-"""Shared checks for the frozen open_clip text towers (zero-shot head, retrieval)."""
-import os
-from typing import Dict, Optional, Tuple
-
-import torch
+"""Shared checks for the frozen open_clip text tower (``sfmm.CLIPTextEncoder``)."""
+from typing import Optional, Tuple
 
 
 def resolve_clip_text_cfg(model_name: str,
@@ -33,25 +30,3 @@ def resolve_clip_text_cfg(model_name: str,
         raise ValueError(f'{model_name}: only CLIP-style text towers with the built-in BPE '
                          'tokenizer are supported (no Hugging Face text models)')
     return dict(model_cfg), text_cfg
-
-
-def read_clip_state_dict(path: str, owner: str) -> Dict[str, torch.Tensor]:
-    """A CLIP state dict from an OpenAI TorchScript archive or an open_clip file.
-
-    Args:
-        path (str): Local weights file (``~`` is expanded).
-        owner (str): Who asks, for the error message.
-
-    Raises:
-        FileNotFoundError: naming ``path`` (nothing is downloaded).
-    """
-    from sfmm.models.teachers.base_teacher import BaseTeacher
-    from sfmm.models.teachers.open_clip_teacher import _is_torchscript
-    path = os.path.expanduser(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f'{owner}: CLIP weights not found at {path!r}. sfmm never downloads weights; '
-            'place the OpenAI .pt or open_clip_pytorch_model.bin there.')
-    if _is_torchscript(path):
-        return torch.jit.load(path, map_location='cpu').state_dict()
-    return BaseTeacher.read_state_dict(path)

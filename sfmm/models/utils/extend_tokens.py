@@ -13,7 +13,7 @@ computed for ``M`` tokens: with ``r = floor(sqrt(M))``, the first ``r*r`` new to
 ``r x r`` grid, token ``(i, j)`` spanning ``[g_i/2, g_j/2, g_i/2 + 1/2, g_j/2 + 1/2]`` with
 ``g = arange(r) / (r - 1)`` (half-image boxes covering the image with overlap), and any
 remaining new tokens (all of them when ``M < 4``) cover the whole image ``[0, 0, 1, 1]``; this
-is :func:`sfmm.models.backbones.sparseformer.initial_roi_grid` applied to ``M``. The focusing
+is :func:`sfmm.models.utils.weight_init.initial_roi_grid` applied to ``M``. The focusing
 transformer, which is shared by all tokens, then moves them. Fewer tokens than the checkpoint
 is refused (it would silently drop learned RoIs).
 """
@@ -21,7 +21,7 @@ from typing import Dict, List, Tuple
 
 import torch
 
-from sfmm.models.backbones.sparseformer import initial_roi_grid
+from .weight_init import initial_roi_grid
 
 Tensor = torch.Tensor
 

@@ -47,6 +47,7 @@ env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork'),
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 log_level = 'INFO'
+runner_type = 'sfmm.Runner'  # strict load_from / --resume, as sfmm's runtime bases
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)

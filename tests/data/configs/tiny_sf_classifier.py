@@ -7,7 +7,8 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(type='sfmm.SparseFormer',
                   arch=dict(focus_dims=64, embed_dims=64, num_layers=2, num_heads=1),
-                  num_latent_tokens=8, num_points=4, conv_channels=16),
+                  num_latent_tokens=8, num_points=4, conv_channels=16,
+                  cls_only_last_block=True),
     neck=None,
     head=dict(type='LinearClsHead', num_classes=2, in_channels=64,
               loss=dict(type='CrossEntropyLoss')))

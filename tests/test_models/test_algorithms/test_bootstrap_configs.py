@@ -12,7 +12,7 @@ import timm
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from open_clip.model import _build_vision_tower
+from sfmm.models.utils.open_clip_towers import build_vision_tower
 
 from sfmm.registry import MODELS
 
@@ -44,16 +44,17 @@ def _shrink(model: dict, tmp_path) -> dict:
     if clip:
         vcfg = dict(embed_dim=16, vision_cfg=dict(image_size=32, patch_size=16, width=32,
                                                   layers=truncate + DEPTH, head_width=16))
-        visual = _build_vision_tower(16, vcfg['vision_cfg'], quick_gelu=True)
+        visual = build_vision_tower(16, vcfg['vision_cfg'], True)
         path = str(tmp_path / 'clip.bin')
         torch.save({f'visual.{k}': v for k, v in visual.state_dict().items()}, path)
-        model.teacher.update(checkpoint=path, model_cfg=vcfg)
+        model.teacher.update(model_cfg=vcfg)
     else:
         kw = dict(img_size=32, embed_dim=32, depth=truncate + DEPTH, num_heads=2, num_classes=10)
         vit = timm.create_model('vit_base_patch16_224', pretrained=False, **kw)
         path = str(tmp_path / 'vit.pth')
         torch.save(vit.state_dict(), path)
-        model.teacher.update(checkpoint=path, model_kwargs=kw)
+        model.teacher.update(model_kwargs=kw)
+    model.teacher.init_cfg.checkpoint = path
     if model.get('head'):
         model.head.update(num_classes=10, in_channels=32)
     return model
@@ -73,14 +74,20 @@ def test_config_builds_and_steps(path, tmp_path):
 
     model_cfg = _shrink(cfg.model, tmp_path)
     model_cfg.data_preprocessor = cfg.data_preprocessor
-    if model_cfg.get('student_checkpoint'):  # a shorter-token bootstrap to continue from
-        short = dict(model_cfg, student_checkpoint=None, inherit=dict(truncate=0),
-                     backbone=dict(model_cfg.backbone, num_latent_tokens=8))
+    if model_cfg.backbone.get('init_cfg'):  # a shorter-token bootstrap to continue from
+        assert model_cfg.inherit is None and model_cfg.backbone.init_cfg.extend_tokens
+        short = dict(model_cfg, inherit=dict(truncate=0),
+                     backbone=dict(model_cfg.backbone, num_latent_tokens=8, init_cfg=None))
+        if model_cfg.get('head'):
+            short['head'] = dict(model_cfg.head, init_cfg=None)
         short_model = MODELS.build(short)
         short_model.init_weights()
         ckpt = tmp_path / 'short.pth'
         torch.save({'state_dict': short_model.state_dict()}, ckpt)
-        model_cfg.student_checkpoint = str(ckpt)
+        model_cfg.backbone.init_cfg.checkpoint = str(ckpt)
+        if model_cfg.get('head'):  # the inherited classifier comes along
+            assert model_cfg.head.init_cfg.prefix == 'head.'
+            model_cfg.head.init_cfg.checkpoint = str(ckpt)
     model = MODELS.build(model_cfg)
     model.init_weights()
     data = dict(inputs=[torch.randint(0, 255, (3, 32, 32), dtype=torch.uint8)] * 2)

@@ -33,7 +33,7 @@ def test_bootstrap_then_evaluate_as_classifier(tmp_path):
 _base_ = [{osp.join(REPO_ROOT, 'configs/bootstrap/sf-b_augreg.py')!r}]
 model = dict(
     backbone=dict(arch={TINY_ARCH}),
-    teacher=dict(model_name='vit_base_patch16_224', checkpoint={teacher_path!r},
+    teacher=dict(model_name='vit_base_patch16_224', init_cfg=dict(checkpoint={teacher_path!r}),
                  model_kwargs={TIMM_KW!r}),
     head=dict(num_classes=10, in_channels=32),
     inherit=dict(truncate=1), num_tunable=1)
@@ -55,13 +55,23 @@ default_hooks = dict(logger=dict(interval=1))
     assert not model.backbone.blocks[1].attn.qkv.weight.requires_grad
 
     ckpt = osp.join(work_dir, 'epoch_2.pth')
-    from sfmm.utils import load_checkpoint_file
-    state = load_checkpoint_file(ckpt)['state_dict']
+    from sfmm.weights import read_checkpoint
+    state = read_checkpoint(ckpt)
     assert not any(k.startswith('teacher.') for k in state)
     assert torch.equal(state['backbone.blocks.1.attn.qkv.weight'],
                        teacher.blocks[2].attn.qkv.weight)  # frozen block kept its weights
     assert not torch.equal(state['backbone.blocks.0.attn.qkv.weight'],
                            teacher.blocks[1].attn.qkv.weight)  # tuned block moved
+
+    # --resume (sfmm.Runner, strict) from a checkpoint without teacher keys: the teacher
+    # keeps the weights its file gave it, the student continues where epoch 1 ended
+    resumed = load_tool('tools/train.py').main(
+        [str(train_cfg), '--work-dir', str(tmp_path / 'resumed'), '--resume',
+         osp.join(work_dir, 'epoch_1.pth')])
+    assert type(resumed).__name__ == 'Runner' and type(resumed).__module__ == 'sfmm.engine.runner'
+    assert resumed.epoch == 2
+    assert torch.equal(resumed.model.teacher.model.blocks[2].attn.qkv.weight,
+                       teacher.blocks[2].attn.qkv.weight)
 
     eval_cfg = tmp_path / 'cls.py'
     eval_cfg.write_text(f"""

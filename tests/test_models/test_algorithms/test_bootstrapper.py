@@ -3,9 +3,10 @@ import pytest
 import timm
 import torch
 from mmengine.optim import build_optim_wrapper
-from open_clip.model import _build_vision_tower
+from sfmm.models.utils.open_clip_towers import build_vision_tower
 
 from sfmm.models.algorithms import Bootstrapper
+from sfmm.weights import record_loads
 
 TIMM_KW = dict(img_size=32, embed_dim=32, depth=3, num_heads=2, num_classes=10)
 CLIP_CFG = dict(embed_dim=16, vision_cfg=dict(image_size=32, patch_size=16, width=32, layers=3,
@@ -22,25 +23,32 @@ def timm_teacher_cfg(tmp_path):
     path = tmp_path / 'teacher_vit.pth'
     torch.save(model.state_dict(), path)
     return dict(type='sfmm.TimmViTTeacher', model_name='vit_base_patch16_224',
-                checkpoint=str(path), model_kwargs=TIMM_KW)
+                init_cfg=dict(type='sfmm.Pretrained', checkpoint=str(path)),
+                model_kwargs=TIMM_KW)
 
 
 @pytest.fixture
 def clip_teacher_cfg(tmp_path):
     torch.manual_seed(1)
-    visual = _build_vision_tower(CLIP_CFG['embed_dim'], CLIP_CFG['vision_cfg'], quick_gelu=True)
+    visual = build_vision_tower(CLIP_CFG['embed_dim'], CLIP_CFG['vision_cfg'], True)
     path = tmp_path / 'teacher_clip.bin'
     torch.save({f'visual.{k}': v for k, v in visual.state_dict().items()}, path)
-    return dict(type='sfmm.OpenCLIPTeacher', model_name='tiny', checkpoint=str(path),
-                model_cfg=CLIP_CFG)
+    return dict(type='sfmm.OpenCLIPTeacher', model_name='tiny',
+                init_cfg=dict(type='sfmm.Pretrained', checkpoint=str(path)), model_cfg=CLIP_CFG)
 
 
-def tiny_student(proj_dims=None, num_layers=2, tokens=8, act='gelu'):
+def tiny_student(proj_dims=None, num_layers=2, tokens=8, act='gelu', init_cfg=None):
     """A tiny SparseFormer config: cortex width 32, 2 blocks, 8 latent tokens, 4 points."""
     return dict(type='sfmm.SparseFormer',
                 arch=dict(focus_dims=64, embed_dims=32, num_layers=num_layers, num_heads=2,
                           act=act, proj_dims=proj_dims),
-                num_latent_tokens=tokens, num_points=4, conv_channels=16)
+                num_latent_tokens=tokens, num_points=4, conv_channels=16, init_cfg=init_cfg)
+
+
+def continued(path):
+    """The student's init_cfg of continued bootstrapping from a shorter-token checkpoint."""
+    return dict(type='sfmm.Pretrained', checkpoint=str(path), prefix='backbone.',
+                extend_tokens=True)
 
 
 def _build(teacher_cfg, **kw):
@@ -185,8 +193,17 @@ def test_continue_with_more_tokens(timm_teacher_cfg, tmp_path):
         short.backbone.init_rois.weight.uniform_(0.1, 0.2)  # "learned" RoIs
     path = tmp_path / 'short.pth'
     torch.save({'state_dict': short.state_dict(), 'meta': {}}, path)
-    longer = _build(timm_teacher_cfg, backbone=tiny_student(tokens=13),
-                    student_checkpoint=str(path))
+    with record_loads() as loads:
+        longer = _build(timm_teacher_cfg, inherit=None,
+                        backbone=tiny_student(tokens=13, init_cfg=continued(path)))
+    assert [(r.module, r.source) for r in loads] == [
+        ('SparseFormer', str(path)),
+        ('TimmViTTeacher', timm_teacher_cfg['init_cfg']['checkpoint'])]
+    assert loads[0].notes[-1].endswith('-> 13 tokens')
+    assert longer.inherit_report is None and longer.inherited_tunable_names()  # reused blocks
+    with pytest.raises(ValueError, match='inherit=None'):
+        Bootstrapper(backbone=tiny_student(init_cfg=continued(path)), teacher=timm_teacher_cfg,
+                     inherit=dict(truncate=1), num_tunable=1)
     rois = longer.backbone.init_rois.weight
     assert rois.shape == (13, 4)
     assert torch.equal(rois[:8], short.backbone.init_rois.weight)
@@ -239,9 +256,11 @@ def test_mmpretrain_teacher_inherits(tmp_path):
     kw = dict(arch=dict(embed_dims=32, num_layers=3, num_heads=2, feedforward_channels=128),
               img_size=32, patch_size=16, num_classes=10)
     torch.manual_seed(0)
-    src = MMPretrainViTTeacher('unused.pth', **kw)
+    src = MMPretrainViTTeacher(**kw)
     torch.save({'state_dict': src.state_dict()}, tmp_path / 'mmp.pth')
-    model = _build(dict(type='sfmm.MMPretrainViTTeacher', checkpoint=str(tmp_path / 'mmp.pth'),
+    model = _build(dict(type='sfmm.MMPretrainViTTeacher',
+                        init_cfg=dict(type='sfmm.Pretrained',
+                                      checkpoint=str(tmp_path / 'mmp.pth')),
                         **kw), head=_head_cfg())
     assert torch.equal(model.backbone.blocks[1].mlp.fc1.weight,
                        src.backbone.layers[2].ffn.layers[0][0].weight)
@@ -259,7 +278,7 @@ def test_continue_from_released_checkpoint(clip_teacher_cfg, tmp_path):
     sd = short.state_dict()
     released = {rel: sd[ours] for rel, ours in official_key_map(2, 'backbone').items()}
     torch.save({'model': released}, tmp_path / 'released.pth')
-    longer = _build(clip_teacher_cfg, backbone=tiny_student(tokens=10, **clip_student),
-                    student_checkpoint=str(tmp_path / 'released.pth'))
+    longer = _build(clip_teacher_cfg, inherit=None, backbone=tiny_student(
+        tokens=10, init_cfg=continued(tmp_path / 'released.pth'), **clip_student))
     assert torch.equal(longer.backbone.init_rois.weight[:8], short.backbone.init_rois.weight)
     assert torch.equal(longer.backbone.proj.weight, short.backbone.proj.weight)

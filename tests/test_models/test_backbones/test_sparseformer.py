@@ -69,17 +69,49 @@ def test_out_keys_order_and_proj():
     assert model.proj.bias is None
     expected = model.proj(model.norm(toks[:, 0]))
     torch.testing.assert_close(embed, expected)
-    # the [CLS]-only fast path of the last block gives the same embedding
-    model.out_keys = ('embed', )
-    torch.testing.assert_close(model(torch.randn(2, 3, 64, 64) * 0 + 1)[0],
-                               _tiny_embed_full(model, torch.ones(2, 3, 64, 64)))
 
 
-def _tiny_embed_full(model, x):
-    model.out_keys = ('tokens', )
-    toks, = model(x)
-    model.out_keys = ('embed', )
-    return model.proj(model.norm(toks[:, 0]))
+@pytest.mark.parametrize('num_layers', [1, 3])
+def test_cls_only_last_block_gives_the_same_outputs(num_layers):
+    arch = dict(TINY, num_layers=num_layers, proj_dims=16, act='quick_gelu')
+    full = _tiny(arch=arch, out_keys=OUT_KEYS).eval()
+    _perturb(full)
+    fast = _tiny(arch=arch, out_keys=('feat_map', 'rois', 'points', 'embed'),
+                 cls_only_last_block=True).eval()
+    fast.load_state_dict(full.state_dict(), strict=True)
+    assert fast.cls_only_last_block and not full.cls_only_last_block
+    x = torch.randn(2, 3, 48, 64)
+    feat, rois, points, toks, embed = full(x)
+    outs = fast(x)
+    for a, b in zip(outs, (feat, rois, points, embed)):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(embed, full.proj(full.norm(toks[:, 0])))
+    # the last block really computes its [CLS] row alone
+    rows = []
+    fast.blocks[-1].mlp.register_forward_hook(lambda m, args, out: rows.append(out.shape[1]))
+    fast(x)
+    assert rows == [1]
+
+
+def test_cls_only_last_block_refuses_token_outputs():
+    with pytest.raises(ValueError, match="'tokens'.*cls_only_last_block"):
+        _tiny(out_keys=('tokens', 'embed'), cls_only_last_block=True)
+
+
+def test_out_keys_are_fixed_and_forward_dict_has_every_output():
+    model = _tiny(out_keys=('embed', )).eval()
+    with pytest.raises(AttributeError):
+        model.out_keys = ('rois', )
+    x = torch.randn(2, 3, 64, 64)
+    outs = model.forward_dict(x)
+    assert set(outs) == {'feat_map', 'rois', 'points', 'tokens', 'embed'}
+    assert torch.equal(outs['embed'], model(x)[0])
+    seg = _tiny(out_keys=('feat_map', 'rois', 'tokens')).eval()
+    assert 'embed' not in seg.forward_dict(x)  # no embedding head built
+    assert set(seg.forward_dict(x, with_s2=True)) == {
+        'feat_map', 'feat_map_s2', 'rois', 'points', 'tokens'}
+    fast = _tiny(cls_only_last_block=True).eval()
+    assert set(fast.forward_dict(x)) == {'feat_map', 'rois', 'points', 'embed'}
 
 
 def test_invalid_arguments():
@@ -356,11 +388,10 @@ def test_embed_head_is_built_only_for_embed():
     (feat.sum() + rois.sum() + toks.sum()).backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, f'no gradient for {name}'
-    # asking for the embedding later fails loudly instead of running a missing head
-    with pytest.raises(ValueError, match='embedding head'):
+    # the outputs are fixed at construction; forward_dict has no embedding either
+    with pytest.raises(AttributeError):
         model.out_keys = ('tokens', 'embed')
-    model.out_keys = ('rois', )  # other outputs may still be chosen at run time
-    assert model(torch.randn(1, 3, 32, 32))[0].shape == (1, 3, 5, 4)
+    assert 'embed' not in model.forward_dict(torch.randn(1, 3, 32, 32))
 
 
 def _channel_norm_by_hand(x, eps=1e-5):
@@ -384,8 +415,9 @@ def test_feat_map_s2_is_the_pre_pool_map(hw):
     torch.testing.assert_close(feat_s2, _channel_norm_by_hand(conv), rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(feat, _channel_norm_by_hand(pooled), rtol=1e-4, atol=1e-4)
     # asking for the stride-2 map changes none of the other outputs
-    model.out_keys = ('feat_map', 'embed')
-    feat_only, embed_only = model(x)
+    other = _tiny(out_keys=('feat_map', 'embed')).eval()
+    other.load_state_dict(model.state_dict(), strict=True)
+    feat_only, embed_only = other(x)
     assert torch.equal(feat_only, feat) and torch.equal(embed_only, embed)
 
 
@@ -424,9 +456,11 @@ def test_pretrained_drop_keys_of_the_embedding_head(tmp_path):
               init_cfg=dict(init, drop_keys=('norm', 'proj'))).init_weights()
 
 
-@pytest.mark.parametrize('out_keys', [('embed', ), SEG_KEYS])
-def test_forward_cortex_tokens_runs_every_row_of_every_block(out_keys):
-    model = _tiny(arch=dict(TINY, num_layers=3), out_keys=out_keys).eval()
+@pytest.mark.parametrize('out_keys,cls_only', [(('embed', ), True), (('embed', ), False),
+                                               (SEG_KEYS, False)])
+def test_forward_cortex_tokens_runs_every_row_of_every_block(out_keys, cls_only):
+    model = _tiny(arch=dict(TINY, num_layers=3), out_keys=out_keys,
+                  cls_only_last_block=cls_only).eval()
     _perturb(model)
     x = torch.randn(2, 3, 48, 64)
     outs = model.forward_cortex_tokens(x)

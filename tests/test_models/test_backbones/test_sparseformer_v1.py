@@ -61,6 +61,17 @@ def test_embed_is_norm_of_token_mean_and_rois_chain():
     assert not torch.equal(rois[:, 1], rois[:, 0]) and not torch.equal(rois[:, 3], rois[:, 2])
 
 
+def test_forward_dict_has_every_output_and_out_keys_are_fixed():
+    model = _tiny(out_keys=('embed', )).eval()
+    _perturb(model)
+    x = torch.randn(2, 3, 64, 64)
+    outs = model.forward_dict(x)
+    assert set(outs) == set(OUT_KEYS)
+    assert torch.equal(outs['embed'], model(x)[0])
+    with pytest.raises(AttributeError):
+        model.out_keys = ('tokens', )
+
+
 def test_invalid_arguments():
     with pytest.raises(ValueError, match='bogus'):
         _tiny(out_keys=('embed', 'bogus'))

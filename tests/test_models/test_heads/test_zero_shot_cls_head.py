@@ -28,9 +28,12 @@ def _clip_checkpoint(tmp_path, logit_scale=math.log(20.)):
     return clip, str(path)
 
 
-def _head(**kwargs):
-    return ZeroShotClsHead(model_name='tiny', model_cfg=MODEL_CFG, classnames=CLASSES,
-                           templates=TEMPLATES, **kwargs)
+def _head(checkpoint=None, **kwargs):
+    encoder = dict(model_name='tiny', model_cfg=MODEL_CFG)
+    if checkpoint is not None:
+        encoder['init_cfg'] = dict(type='sfmm.Pretrained', checkpoint=checkpoint)
+    return ZeroShotClsHead(text_encoder=encoder, classnames=CLASSES, templates=TEMPLATES,
+                           **kwargs)
 
 
 def test_class_embeddings_are_prompt_averaged_clip_text_embeddings(tmp_path):
@@ -53,6 +56,9 @@ def test_forward_predict_and_state(tmp_path):
     _, path = _clip_checkpoint(tmp_path)
     head = _head(checkpoint=path)
     image = torch.randn(4, EMBED)
+    with pytest.raises(RuntimeError, match='no class embeddings'):  # never on first forward
+        head((image, ))
+    head.init_weights()  # encodes the classes (what the runner does before testing)
     logits = head((torch.randn(4, 8), image))  # the last backbone output is the embedding
     assert logits.shape == (4, 3) and torch.isfinite(logits).all()
     expected = 20. * F.normalize(image, dim=-1) @ head.class_embeddings.t()
@@ -73,7 +79,7 @@ def test_forward_predict_and_state(tmp_path):
 
 
 def test_imagenet_names_and_openai_templates():
-    head = ZeroShotClsHead(model_name='ViT-B-16', classnames='imagenet',
+    head = ZeroShotClsHead(text_encoder=dict(model_name='ViT-B-16'), classnames='imagenet',
                            templates='openai_imagenet')
     assert head.num_classes == 1000 and len(head.templates) == 80
     assert head.embed_dims == 512
@@ -86,7 +92,7 @@ def test_strict_loading_and_missing_file(tmp_path):
     state['transformer.unexpected'] = torch.zeros(1)
     bad = tmp_path / 'bad.bin'
     torch.save(state, bad)
-    with pytest.raises(RuntimeError, match='unexpected'):
+    with pytest.raises(KeyError, match=r"bad\.bin.*unexpected keys \['tower\.transformer"):
         _head(checkpoint=str(bad)).encode_classes()
     with pytest.raises(FileNotFoundError, match='never downloads'):
         _head(checkpoint=str(tmp_path / 'missing.bin')).encode_classes()
@@ -101,4 +107,4 @@ def test_loss_raises_and_embeddings_are_validated():
     head.set_class_embeddings(torch.randn(3, EMBED) * 5)
     torch.testing.assert_close(head.class_embeddings.norm(dim=-1), torch.ones(3))
     with pytest.raises(ValueError, match='hub'):
-        ZeroShotClsHead(model_name='hf-hub:org/model')
+        ZeroShotClsHead(text_encoder=dict(model_name='hf-hub:org/model'))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import timm
 import torch
-from open_clip.model import _build_vision_tower
+from sfmm.models.utils.open_clip_towers import build_vision_tower
 from safetensors.torch import save_file
 
 from sfmm.models.teachers import MMPretrainViTTeacher, OpenCLIPTeacher, TimmViTTeacher
@@ -52,9 +52,13 @@ def write_augreg_npz(model, path, with_head=True):
     np.savez(path, **{k: v.detach().numpy() for k, v in w.items()})
 
 
+def _weights(path):
+    return dict(type='sfmm.Pretrained', checkpoint=str(path))
+
+
 def _timm_teacher(path):
-    t = TimmViTTeacher('vit_base_patch16_224.augreg2_in21k_ft_in1k', str(path),
-                       model_kwargs=TIMM_KW)
+    t = TimmViTTeacher('vit_base_patch16_224.augreg2_in21k_ft_in1k', model_kwargs=TIMM_KW,
+                       init_cfg=_weights(path))
     t.init_weights()
     return t
 
@@ -91,17 +95,38 @@ def test_timm_strict_pth(tmp_path):
     sd = _timm_ref().state_dict()
     sd['extra.weight'] = torch.zeros(1)
     torch.save(sd, tmp_path / 'w.pth')
-    with pytest.raises(RuntimeError, match='extra.weight'):
+    with pytest.raises(KeyError, match=r"w\.pth.*unexpected keys \['model\.extra\.weight'\]"):
         _timm_teacher(tmp_path / 'w.pth')
 
 
 def test_missing_file_names_path_and_source(tmp_path):
     path = tmp_path / 'absent.npz'
-    teacher = TimmViTTeacher('vit_base_patch16_224', str(path), model_kwargs=TIMM_KW)
+    teacher = TimmViTTeacher('vit_base_patch16_224', model_kwargs=TIMM_KW,
+                             init_cfg=_weights(path))
     with pytest.raises(FileNotFoundError, match=r'absent\.npz.*huggingface\.co/timm'):
         teacher.init_weights()
     with pytest.raises(ValueError, match='hub'):
-        TimmViTTeacher('hf-hub:timm/vit_base_patch16_224', str(path))
+        TimmViTTeacher('hf-hub:timm/vit_base_patch16_224', init_cfg=_weights(path))
+
+
+def test_teacher_weights_come_only_from_a_strict_init_cfg(tmp_path):
+    torch.save(_timm_ref().state_dict(), tmp_path / 'w.pth')
+    with pytest.raises(ValueError, match='has no weights'):
+        TimmViTTeacher('vit_base_patch16_224', model_kwargs=TIMM_KW).init_weights()
+    with pytest.raises(ValueError, match='sfmm.Pretrained'):
+        TimmViTTeacher('vit_base_patch16_224', model_kwargs=TIMM_KW,
+                       init_cfg=dict(type='Kaiming', layer='Linear'))
+    # mmengine's non-strict 'Pretrained' is read as the strict sfmm.Pretrained
+    legacy = TimmViTTeacher('vit_base_patch16_224', model_kwargs=TIMM_KW,
+                            init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'w.pth')))
+    assert legacy.init_cfg['type'] == 'sfmm.Pretrained'
+    legacy.init_weights()
+    assert legacy.is_init and not any(p.requires_grad for p in legacy.parameters())
+    # a truncated file is an error naming it
+    data = (tmp_path / 'w.pth').read_bytes()
+    (tmp_path / 'cut.pth').write_bytes(data[:len(data) // 2])
+    with pytest.raises(RuntimeError, match=r'cut\.pth'):
+        _timm_teacher(tmp_path / 'cut.pth')
 
 
 def test_teacher_frozen_eval_no_grad_and_autocast(tmp_path):
@@ -132,7 +157,7 @@ def test_renormalisation_and_resize(tmp_path):
 def _clip_ref():
     torch.manual_seed(0)
     cfg = CLIP_CFG['vision_cfg']
-    return _build_vision_tower(CLIP_CFG['embed_dim'], cfg, quick_gelu=True).eval()
+    return build_vision_tower(CLIP_CFG['embed_dim'], cfg, True).eval()
 
 
 class _FullClip(torch.nn.Module):
@@ -160,7 +185,7 @@ def test_open_clip_teacher_formats(tmp_path, fmt):
         save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, path)
     else:
         torch.jit.trace(_FullClip(ref), torch.randn(1, 3, 32, 32), check_trace=False).save(path)
-    teacher = OpenCLIPTeacher('tiny', path, model_cfg=CLIP_CFG)
+    teacher = OpenCLIPTeacher('tiny', model_cfg=CLIP_CFG, init_cfg=_weights(path))
     teacher.init_weights()
     x = torch.randn(2, 3, 32, 32)
     out = teacher(x)
@@ -174,7 +199,7 @@ def test_open_clip_teacher_formats(tmp_path, fmt):
 
 
 def test_open_clip_builtin_names_build():
-    teacher = OpenCLIPTeacher('ViT-B-16', 'checkpoints/none.pt')
+    teacher = OpenCLIPTeacher('ViT-B-16', init_cfg=_weights('checkpoints/none.pt'))
     assert teacher.visual.proj.shape == (768, 512)
     assert teacher.visual.transformer.resblocks[0].mlp.gelu.__class__.__name__ == 'QuickGELU'
     with pytest.raises(FileNotFoundError, match='none.pt'):
@@ -186,12 +211,12 @@ def test_mmpretrain_teacher(tmp_path):
     kw = dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128),
               img_size=32, patch_size=16, num_classes=10)
     torch.manual_seed(0)
-    src = MMPretrainViTTeacher('unused.pth', **kw)
+    src = MMPretrainViTTeacher(**kw)
     with torch.no_grad():
         for p in src.parameters():
             p.add_(torch.randn_like(p) * 0.1)
     torch.save({'state_dict': src.state_dict(), 'meta': {}}, tmp_path / 'mmp.pth')
-    teacher = MMPretrainViTTeacher(str(tmp_path / 'mmp.pth'), **kw)
+    teacher = MMPretrainViTTeacher(init_cfg=_weights(tmp_path / 'mmp.pth'), **kw)
     teacher.init_weights()
     x = torch.randn(2, 3, 32, 32)
     out = teacher(x, with_logits=True)
@@ -206,7 +231,7 @@ def test_mmpretrain_teacher(tmp_path):
 def test_teacher_builds_on_meta_device():
     """Shape-only construction (no memory, no file) works, e.g. for counting parameters."""
     with torch.device('meta'):
-        teacher = TimmViTTeacher('vit_base_patch16_224', 'absent.safetensors',
-                                 model_kwargs=TIMM_KW)
+        teacher = TimmViTTeacher('vit_base_patch16_224', model_kwargs=TIMM_KW,
+                                 init_cfg=_weights('absent.safetensors'))
         teacher.set_input_normalization([0.] * 3, [255.] * 3)
     assert teacher._renormalize and teacher._scale.is_meta

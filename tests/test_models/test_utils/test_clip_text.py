@@ -1,3 +1,4 @@
+"""Resolving a CLIP text tower config from a model name or an explicit dict."""
 import pytest
 
 from sfmm.models.utils.clip_text import resolve_clip_text_cfg

@@ -2,7 +2,7 @@
 import pytest
 import timm
 import torch
-from open_clip.model import _build_vision_tower
+from sfmm.models.utils.open_clip_towers import build_vision_tower
 from timm.layers import QuickGELU
 from timm.models.vision_transformer import Block
 
@@ -38,7 +38,7 @@ def _timm_teacher():
 
 def _clip_visual(dim=DIM, depth=DEPTH, embed=16):
     cfg = dict(image_size=32, patch_size=16, width=dim, layers=depth, head_width=16)
-    return _build_vision_tower(embed, cfg, quick_gelu=True)
+    return build_vision_tower(embed, cfg, True)
 
 
 def _mmpretrain_state(dim=DIM, depth=DEPTH, num_classes=10, head='layers.head'):
@@ -233,7 +233,7 @@ def test_full_size_teachers_fit_their_students(teacher, layout, arch, truncate):
             t_sd = timm.create_model(teacher, pretrained=False).state_dict()
         else:
             cfg = open_clip.get_model_config(teacher)
-            t_sd = _build_vision_tower(cfg['embed_dim'], cfg['vision_cfg'], True).state_dict()
+            t_sd = build_vision_tower(cfg['embed_dim'], cfg['vision_cfg'], True).state_dict()
         student = SparseFormer(arch=arch)
     s_sd = {f'backbone.{k}': v for k, v in student.state_dict().items()}
     head = layout == 'timm'

@@ -1,3 +1,4 @@
+"""sfmm.weights.read_checkpoint: every format, safely, and errors that name the file."""
 import os
 import pickle
 
@@ -6,8 +7,8 @@ import torch
 import torch.nn as nn
 from mmengine.logging import HistoryBuffer, MessageHub
 
-from sfmm.utils.checkpoint import (_guarded_getattr, load_checkpoint_file,
-                                   mmengine_safe_globals_context)
+from sfmm.weights import mmengine_safe_globals_context, read_checkpoint, unwrap_state_dict
+from sfmm.weights.reader import _guarded_getattr
 
 
 def _save_runner_like_checkpoint(path):
@@ -49,7 +50,7 @@ def test_plain_torch_load_rejects_mmengine_checkpoint(tmp_path):
 def test_load_checkpoint_file_restores_message_hub(tmp_path):
     path = str(tmp_path / 'ckpt.pth')
     model = _save_runner_like_checkpoint(path)
-    ckpt = load_checkpoint_file(path)
+    ckpt = read_checkpoint(path, unwrap=False)
     buf = ckpt['message_hub']['log_scalars']['train/loss']
     assert isinstance(buf, HistoryBuffer)
     assert buf.mean() == pytest.approx(7.0 / 3)
@@ -75,7 +76,7 @@ def test_arbitrary_objects_are_still_rejected(tmp_path):
     path = str(tmp_path / 'evil.pth')
     torch.save(dict(state_dict={}, payload=_Evil()), path)
     with pytest.raises(RuntimeError, match='evil.pth'):
-        load_checkpoint_file(path)
+        read_checkpoint(path)
     assert not os.path.exists(marker)
 
 
@@ -89,17 +90,17 @@ def test_guarded_getattr_only_allows_history_buffer_statistics():
 
 def test_missing_and_corrupt_files_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
-        load_checkpoint_file(str(tmp_path / 'nope.pth'))
+        read_checkpoint(str(tmp_path / 'nope.pth'))
     bad = tmp_path / 'corrupt.pth'
     good = tmp_path / 'good.pth'
     torch.save({'w': torch.zeros(3)}, good)
     bad.write_bytes(good.read_bytes()[:40])
     with pytest.raises(RuntimeError, match='corrupt.pth'):
-        load_checkpoint_file(str(bad))
+        read_checkpoint(str(bad))
 
 
 def test_context_keeps_globally_registered_entries(tmp_path):
-    from sfmm.utils.checkpoint import register_mmengine_safe_globals
+    from sfmm.weights import register_mmengine_safe_globals
     path = str(tmp_path / 'ckpt.pth')
     _save_runner_like_checkpoint(path)
     before = list(torch.serialization.get_safe_globals())
@@ -107,7 +108,45 @@ def test_context_keeps_globally_registered_entries(tmp_path):
         assert HistoryBuffer in torch.serialization.get_safe_globals()
     assert set(torch.serialization.get_safe_globals()) == set(before)  # order is not kept
     register_mmengine_safe_globals()
-    load_checkpoint_file(path)
+    read_checkpoint(path)
     # the global registration survives a context-managed load
     assert HistoryBuffer in torch.serialization.get_safe_globals()
     assert torch.load(path)['meta']['epoch'] == 1
+
+
+def test_every_format_reads_to_the_same_state_dict(tmp_path):
+    import numpy as np
+    from safetensors.torch import save_file
+    model = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4))
+    state = model.state_dict()
+    torch.save(dict(meta=dict(), state_dict=state), tmp_path / 'runner.pth')
+    torch.save({'model': state}, tmp_path / 'wrapped.pt')
+    torch.save({'state_dict': {'module': state}}, tmp_path / 'nested.bin')
+    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / 'w.safetensors'))
+    np.savez(tmp_path / 'w.npz', **{k: v.numpy() for k, v in state.items()})
+    torch.jit.trace(model, torch.randn(1, 3)).save(str(tmp_path / 'script.pt'))
+    for name in ('runner.pth', 'wrapped.pt', 'nested.bin', 'w.safetensors', 'w.npz',
+                 'script.pt'):
+        got = read_checkpoint(str(tmp_path / name))
+        assert set(got) == set(state), name
+        for k, v in state.items():
+            assert torch.equal(got[k], v), (name, k)
+    # "~" is expanded; the whole runner checkpoint on request
+    assert 'meta' in read_checkpoint(str(tmp_path / 'runner.pth'), unwrap=False)
+
+
+def test_non_state_dicts_and_truncated_formats_are_named(tmp_path):
+    torch.save(dict(meta=dict(epoch=1), weights=[1, 2]), tmp_path / 'odd.pth')
+    with pytest.raises(TypeError, match=r'odd\.pth does not hold a state dict'):
+        read_checkpoint(str(tmp_path / 'odd.pth'))
+    with pytest.raises(TypeError, match='list'):
+        unwrap_state_dict([1, 2], 'x.pth')
+    from safetensors.torch import save_file
+    save_file({'w': torch.zeros(64)}, str(tmp_path / 'w.safetensors'))
+    data = (tmp_path / 'w.safetensors').read_bytes()
+    (tmp_path / 'cut.safetensors').write_bytes(data[:len(data) - 16])
+    with pytest.raises(RuntimeError, match=r'cut\.safetensors'):
+        read_checkpoint(str(tmp_path / 'cut.safetensors'))
+    (tmp_path / 'cut.npz').write_bytes(b'PK\x03\x04 not really a zip')
+    with pytest.raises(RuntimeError, match=r'cut\.npz'):
+        read_checkpoint(str(tmp_path / 'cut.npz'))
