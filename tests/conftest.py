@@ -113,3 +113,32 @@ def write_demo_boot_config(path: str, data_root: str, teacher: str, extra: str =
                 "checkpoint=dict(interval=1, max_keep_ckpts=-1))\n"
                 + extra)
     return path
+
+
+def write_fake_fashion_mnist(folder: str, n_train: int = 40, n_test: int = 20,
+                             seed: int = 0) -> dict:
+    """Write the four Fashion-MNIST ``*-ubyte.gz`` IDX files with random items (a bright
+    blob on black, like the real photos) and labels; return the arrays by split."""
+    import gzip
+    import os
+
+    import numpy as np
+
+    from sfmm.datasets.fashion_mnist import FILES
+
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    arrays = {}
+    for split, n in (('train', n_train), ('test', n_test)):
+        images = np.zeros((n, 28, 28), np.uint8)
+        for k in range(n):
+            y0, x0 = rng.integers(2, 10, 2)
+            images[k, y0:y0 + int(rng.integers(10, 18)), x0:x0 + int(rng.integers(8, 18))] = \
+                rng.integers(120, 256)
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        arrays[split] = (images, labels)
+        for name, arr in zip(FILES[split], (images, labels)):
+            head = bytes([0, 0, 8, arr.ndim]) + np.asarray(arr.shape, '>u4').tobytes()
+            with open(osp.join(folder, name), 'wb') as f:
+                f.write(gzip.compress(head + arr.tobytes()))
+    return arrays

@@ -1,26 +1,36 @@
-"""sfmm's demo: bootstrap a SparseFormer from a ViT on procedural data, on a CPU.
+"""sfmm's demo: bootstrap a SparseFormer from a pre-trained ViT on real images, on a CPU.
 
-    python tools/demo.py            # about 10 minutes on 2 CPU cores
-    python tools/demo.py --fresh    # redo every stage (otherwise finished stages are reused)
+    python tools/demo.py                        # about 10 minutes on 2 CPU cores
+    python tools/demo.py --fresh                # redo every stage (otherwise reused)
+    python tools/demo.py --pretrain-teacher     # also re-create the teacher (about 40 min)
+    python tools/demo.py --dataset procedural   # the procedural fallback
 
 Stages, each with the real mmpretrain / mmengine machinery (CustomDataset with ImageNet-style
 ann files, LoadImageFromFile, PackInputs, Runner, the Accuracy metric):
 
-1. data      write the procedural scenes (sfmm/datasets/procedural_scenes.py) to
-             ``data/demo_in`` (ImageNet layout) and ``data/demo_ade`` (ADE20K layout), once;
-2. teacher   train a small ViT with labels (configs/demo/vit-demo_demo-in.py), the stand-in
-             for a pre-trained foundation model;
-3. student   bootstrap a SparseFormer with 1/4 of the teacher's tokens from it, *without
-             labels* (configs/demo/sf-demo_vit-demo.py: inherited cortex and classifier,
-             1 - cosine alignment of the final [CLS] embeddings);
-4. evaluate  top-1 of both on the val split (the student through the inherited classifier,
-             configs/demo/sf-demo_demo-in.py), FLOPs of both with fvcore (sfmm.utils.flops);
-5. figure    the student's token RoIs and sampling points on validation images
+1. data      Fashion-MNIST (fetched once from Debian's archive into sfmm's cache,
+             sfmm/datasets/fashion_mnist.py) drawn onto cluttered 64x64 canvases
+             (sfmm/datasets/fashion_canvases.py): a small subset of the training photos for
+             bootstrapping and the official 10,000-image test split, in ``data/fashion_canvas``;
+             where Fashion-MNIST cannot be fetched, the demo says why and how to fix it and
+             uses the procedural scenes (sfmm/datasets/procedural_scenes.py, ``data/demo_in``);
+             the ADE20K-layout procedural scenes for ``make demo-seg`` go to ``data/demo_ade``;
+2. teacher   the stand-in foundation model: a small ViT pre-trained with labels on the whole
+             training split by tools/pretrain_demo_teacher.py and shipped in
+             configs/demo/weights/ (checked by its SHA-256), loaded as a user loads a timm
+             checkpoint; ``--pretrain-teacher`` re-creates it first;
+3. student   bootstrap a SparseFormer with 1/4 of the teacher's tokens from it on the subset,
+             *without labels* (configs/demo/sf-demo_vit-demo-fashion.py: inherited cortex and
+             classifier, 1 - cosine alignment of the final [CLS] embeddings);
+4. evaluate  top-1 of both on the test split (the student through the inherited classifier),
+             FLOPs of both with fvcore (sfmm.utils.flops), and, on the canvases, per focusing
+             step the mean best RoI-to-item-box IoU (sfmm.evaluation.roi_box_stats);
+5. figure    the student's token RoIs and sampling points on test images
              (``<work-dir>/student_rois.png``);
 
-and writes ``<work-dir>/summary.json`` with ``teacher_top1``, ``student_top1``,
-``teacher_gflops``, ``student_gflops``, ``teacher_tokens``, ``student_tokens`` (and more).
-A stage is skipped when its output exists and was made with the same settings.
+and writes ``<work-dir>/summary.json`` with ``dataset``, ``teacher_top1``, ``student_top1``,
+``teacher_gflops``, ``student_gflops``, ``teacher_tokens``, ``student_tokens``, ``roi_stats``
+(and more). A stage is skipped when its output exists and was made with the same settings.
 """
 import argparse
 import copy
@@ -34,32 +44,59 @@ from typing import Dict, List, Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'demo')
-TEACHER_CFG = osp.join(CONFIG_DIR, 'vit-demo_demo-in.py')
-BOOTSTRAP_CFG = osp.join(CONFIG_DIR, 'sf-demo_vit-demo.py')
-STUDENT_CFG = osp.join(CONFIG_DIR, 'sf-demo_demo-in.py')
+WEIGHTS_DIR = osp.join(CONFIG_DIR, 'weights')
+#: Per demo dataset: data folder, configs, shipped teacher and the student's default budget.
+DATASETS = {
+    'fashion': dict(root='fashion_canvas', teacher_cfg='vit-demo_fashion-canvas.py',
+                    boot_cfg='sf-demo_vit-demo-fashion.py',
+                    student_cfg='sf-demo_fashion-canvas.py',
+                    teacher='vit-demo_fashion-canvas', num_train=6000, num_val=None,
+                    student_epochs=8),
+    'procedural': dict(root='demo_in', teacher_cfg='vit-demo_demo-in.py',
+                       boot_cfg='sf-demo_vit-demo.py', student_cfg='sf-demo_demo-in.py',
+                       teacher='vit-demo_demo-in', num_train=3000, num_val=800,
+                       student_epochs=10),
+}
+# the procedural configs' paths, as before (tools/demo_compare.py and tests use them)
+TEACHER_CFG = osp.join(CONFIG_DIR, DATASETS['procedural']['teacher_cfg'])
+BOOTSTRAP_CFG = osp.join(CONFIG_DIR, DATASETS['procedural']['boot_cfg'])
+STUDENT_CFG = osp.join(CONFIG_DIR, DATASETS['procedural']['student_cfg'])
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Bootstrap a SparseFormer from a ViT on procedural data (CPU demo)')
+        description='Bootstrap a SparseFormer from a pre-trained ViT on real images (CPU demo)')
+    parser.add_argument('--dataset', choices=('auto', *DATASETS), default='auto',
+                        help='auto: Fashion-MNIST canvases, or the procedural scenes where '
+                        'Fashion-MNIST cannot be fetched')
     parser.add_argument('--work-dir', default='work_dirs/demo', help='outputs go here')
-    parser.add_argument('--data-root', default='data', help='demo_in/ and demo_ade/ go here')
-    parser.add_argument('--num-train', type=int, default=3000, help='training images')
-    parser.add_argument('--num-val', type=int, default=800, help='validation images')
+    parser.add_argument('--data-root', default='data', help='the demo data goes here')
+    parser.add_argument('--num-train', type=int, default=None,
+                        help='training images the student sees, without labels (default: '
+                        'fashion 6000, procedural 3000)')
+    parser.add_argument('--num-val', type=int, default=None,
+                        help='test images (default: fashion all 10000, procedural 800)')
     parser.add_argument('--num-seg', type=int, nargs=2, default=[400, 100],
                         metavar=('TRAIN', 'VAL'), help='ADE20K-style scenes to write')
-    parser.add_argument('--teacher-epochs', type=int, default=8)
-    parser.add_argument('--teacher-lr', type=float, default=1e-3)
-    parser.add_argument('--student-epochs', type=int, default=10)
+    parser.add_argument('--pretrain-teacher', action='store_true',
+                        help='re-create the teacher with tools/pretrain_demo_teacher.py into '
+                        'the work dir instead of loading the shipped one')
+    parser.add_argument('--teacher-epochs', type=int, default=None,
+                        help='with --pretrain-teacher (default: the shipped recipe)')
+    parser.add_argument('--teacher-num-train', type=int, default=None,
+                        help='with --pretrain-teacher: labelled images (default: the '
+                        'shipped recipe)')
+    parser.add_argument('--student-epochs', type=int, default=None,
+                        help='default: fashion 8, procedural 10')
     parser.add_argument('--student-lr', type=float, default=1e-3)
     parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--num-vis', type=int, default=6, help='validation images to draw')
+    parser.add_argument('--num-vis', type=int, default=6, help='test images to draw')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--log-interval', type=int, default=10, help='iterations per log line')
     parser.add_argument('--threads', type=int, default=None,
-                        help='torch CPU threads for every stage; default: all cores for the '
-                        'ViT teacher and evaluation, 1 for SparseFormer training (its many '
-                        'small ops slow down across threads, badly so on a busy machine)')
+                        help='torch CPU threads for every stage; default: all cores for '
+                        'evaluation, 1 for SparseFormer training (its many small ops slow '
+                        'down across threads, badly so on a busy machine)')
     parser.add_argument('--fresh', action='store_true',
                         help='rewrite the data and retrain everything')
     return parser.parse_args(argv)
@@ -87,13 +124,81 @@ def _mark(stages: Dict[str, dict], path: str, name: str, settings: dict) -> None
         json.dump(stages, f, indent=1)
 
 
-def set_data(cfg, data_root: str, batch_size: int) -> None:
-    """Point every dataloader of a demo config at ``<data_root>/demo_in``."""
+def set_data(cfg, root: str, batch_size: Optional[int] = None) -> None:
+    """Point every dataloader of a demo config at the dataset folder ``root``."""
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(key) is not None:
-            cfg[key]['dataset']['data_root'] = osp.join(data_root, 'demo_in')
-    if cfg.get('train_dataloader') is not None:
+            cfg[key]['dataset']['data_root'] = root
+    if batch_size and cfg.get('train_dataloader') is not None:
         cfg.train_dataloader.batch_size = batch_size
+
+
+def count_lines(path: str) -> int:
+    with open(path) as f:
+        return sum(1 for line in f if line.strip())
+
+
+def resolve_dataset(name: str) -> str:
+    """``name``, or for 'auto' 'fashion' when Fashion-MNIST can be fetched, else
+    'procedural' (saying why, and what fixes it)."""
+    if name != 'auto':
+        return name
+    from sfmm.datasets.fashion_mnist import fashion_mnist_available
+    ok, why = fashion_mnist_available()
+    if ok:
+        return 'fashion'
+    print(f'Fashion-MNIST is not available, so the demo uses the procedural scenes: {why}',
+          flush=True)
+    return 'procedural'
+
+
+def write_data(dataset: str, data_root: str, num_train: Optional[int],
+               num_val: Optional[int], seed: int = 0, force: bool = False,
+               pretrain: bool = False) -> str:
+    """Write (or reuse) the classification data of ``dataset``; return its folder.
+
+    Fashion-MNIST canvases go to ``<data_root>/fashion_canvas`` (``num_train`` of the
+    60,000 training canvases listed, None = all; ``num_val`` of the 10,000 test canvases,
+    None = all). Procedural scenes go to ``<data_root>/demo_in``, or, for a teacher's
+    pre-training (``pretrain``), to ``<data_root>/demo_in_pretrain``: the first scenes of
+    both are the same images.
+    """
+    spec = DATASETS[dataset]
+    if dataset == 'fashion':
+        from sfmm.datasets.fashion_canvases import FashionCanvases
+        root = osp.join(data_root, spec['root'])
+        FashionCanvases(seed=seed).write_imagenet(root, num_train, num_val, force=force)
+        return root
+    from mmengine.config import Config
+
+    from sfmm.datasets import ProceduralScenes
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, spec['teacher_cfg']))
+    root = osp.join(data_root, spec['root'] + ('_pretrain' if pretrain else ''))
+    gen = ProceduralScenes(classes=list(cfg.classes), img_size=int(cfg.img_size), seed=seed)
+    gen.write_imagenet(root, num_train or spec['num_train'], num_val or spec['num_val'],
+                       force=force)
+    return root
+
+
+def shipped_teacher(dataset: str) -> str:
+    """The committed teacher of ``dataset``, checked against its ``.json`` record."""
+    from sfmm.datasets.fashion_mnist import sha256_of
+    base = osp.join(WEIGHTS_DIR, DATASETS[dataset]['teacher'])
+    path, record_file = base + '.safetensors', base + '.json'
+    if not (osp.isfile(path) and osp.isfile(record_file)):
+        raise FileNotFoundError(
+            f'{path} (or its record {record_file}) not found: re-create it with `python '
+            f'tools/pretrain_demo_teacher.py --dataset {dataset}`, or run the demo with '
+            f'--pretrain-teacher')
+    with open(record_file) as f:
+        record = json.load(f)
+    digest = sha256_of(path)
+    if digest != record.get('sha256'):
+        raise ValueError(f'{path}: sha256 {digest} does not match {record.get("sha256")} in '
+                         f'{record_file}; the file is corrupt or was replaced: restore it '
+                         f'(git checkout {osp.relpath(path, REPO_ROOT)}) or re-create it '
+                         f'with `{record.get("command")}`')
+    return path
 
 
 def set_schedule(cfg, epochs: int, lr: float, log_interval: int) -> None:
@@ -230,6 +335,49 @@ def draw_figure(cfg, checkpoint: str, images: List[str], labels: List[int],
     return out_file
 
 
+def measure_rois(cfg, checkpoint: str, root: str, batch: int = 250) -> dict:
+    """Per focusing step, over the test canvases listed in ``root``: the mean best
+    RoI-to-item-box IoU and share of RoI centres on the box; for the final sampling points,
+    the share on the box (and, for reference, the mean box area: a box-blind sampler's
+    share). See :func:`sfmm.evaluation.roi_box_stats.roi_box_stats`."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from sfmm.apis import init_model
+    from sfmm.datasets.fashion_canvases import read_boxes
+    from sfmm.evaluation.roi_box_stats import roi_box_stats
+
+    model = init_model(cfg, checkpoint)
+    mean = torch.tensor(cfg.data_preprocessor['mean']).view(1, 3, 1, 1)
+    std = torch.tensor(cfg.data_preprocessor['std']).view(1, 3, 1, 1)
+    with open(osp.join(root, 'meta', 'val.txt')) as f:
+        paths = [line.split()[0] for line in f.read().splitlines() if line.strip()]
+    boxes = torch.from_numpy(read_boxes(root, 'val'))
+    if len(boxes) != len(paths):
+        raise ValueError(f'{root}/meta/val_boxes.txt lists {len(boxes)} boxes for '
+                         f'{len(paths)} images in meta/val.txt')
+    totals: Dict[str, object] = {}
+    for i in range(0, len(paths), batch):
+        imgs = np.stack([np.asarray(Image.open(osp.join(root, 'val', p)).convert('RGB'))
+                         for p in paths[i:i + batch]])
+        x = (torch.from_numpy(imgs).permute(0, 3, 1, 2).float() - mean) / std
+        size = torch.tensor([x.shape[3], x.shape[2], x.shape[3], x.shape[2]]).float()
+        with torch.no_grad():
+            outs = model.backbone.forward_dict(x)
+        part = roi_box_stats(outs['rois'], outs['points'], boxes[i:i + batch] / size)
+        for k, v in part.items():
+            if isinstance(v, list):
+                totals[k] = [a + b for a, b in zip(totals.get(k, [0.] * len(v)), v)]
+            else:
+                totals[k] = totals.get(k, 0) + v
+    n = totals.pop('count')
+    out = {k: ([round(a / n, 4) for a in v] if isinstance(v, list) else round(v / n, 4))
+           for k, v in totals.items()}
+    out['num_images'] = n
+    return out
+
+
 # ----------------------------------------------------------------------------- main
 def run(args: argparse.Namespace) -> dict:
     """Run (or resume) every stage and return the summary."""
@@ -249,66 +397,86 @@ def run(args: argparse.Namespace) -> dict:
     os.makedirs(work_dir, exist_ok=True)
     stages_file = osp.join(work_dir, 'stages.json')
     stages = _load_stages(stages_file)
-    teacher_cfg = Config.fromfile(TEACHER_CFG)
+    dataset = resolve_dataset(args.dataset)
+    spec = DATASETS[dataset]
+    num_train = args.num_train or spec['num_train']
+    num_val = args.num_val or spec['num_val']
+    student_epochs = args.student_epochs or spec['student_epochs']
+    teacher_cfg = Config.fromfile(osp.join(CONFIG_DIR, spec['teacher_cfg']))
     classes = list(teacher_cfg.classes)
     img_size = int(teacher_cfg.img_size)
 
     # 1. data
-    _banner(f'1/5 data: {args.num_train} train / {args.num_val} val scenes of '
-            f'{len(classes)} classes -> {args.data_root}/demo_in, demo_ade', start)
-    gen = ProceduralScenes(classes=classes, img_size=img_size, seed=args.seed)
-    wrote = gen.write_imagenet(osp.join(args.data_root, 'demo_in'), args.num_train,
-                               args.num_val, force=args.fresh)
-    wrote_seg = gen.write_ade20k(osp.join(args.data_root, 'demo_ade'), *args.num_seg,
-                                 force=args.fresh)
-    print(('written' if wrote or wrote_seg else 'already present, reused') + f' '
-          f'({time.time() - start:.0f}s)', flush=True)
-    data_settings = dict(num_train=args.num_train, num_val=args.num_val, seed=args.seed,
-                         data_root=osp.abspath(args.data_root))
+    _banner(f'1/5 data: {dataset}: {num_train} training images (for the student, no labels), '
+            f'{num_val or "all"} test images, {len(classes)} classes -> {args.data_root}',
+            start)
+    root = write_data(dataset, args.data_root, num_train, num_val, args.seed, args.fresh)
+    seg = ProceduralScenes(classes=list(ProceduralScenes.ALL_CLASSES), seed=args.seed)
+    seg.write_ade20k(osp.join(args.data_root, 'demo_ade'), *args.num_seg, force=args.fresh)
+    num_val = count_lines(osp.join(root, 'meta', 'val.txt'))
+    print(f'{root}: ready ({time.time() - start:.0f}s)', flush=True)
+    data_settings = dict(dataset=dataset, num_train=num_train, num_val=num_val,
+                         seed=args.seed, data_root=osp.abspath(args.data_root))
 
     # 2. teacher
-    teacher_ckpt = osp.join(work_dir, 'teacher.pth')
-    t_settings = dict(data_settings, epochs=args.teacher_epochs, lr=args.teacher_lr,
-                      batch_size=args.batch_size)
-    _banner(f'2/5 teacher: train the ViT with labels ({args.teacher_epochs} epochs) -> '
-            f'{teacher_ckpt}', start)
-    set_data(teacher_cfg, args.data_root, args.batch_size)
-    teacher_cfg.work_dir = osp.join(work_dir, 'teacher')
-    teacher_cfg.randomness = dict(seed=args.seed, deterministic=False)
-    if _stage_done(stages, 'teacher', t_settings, teacher_ckpt):
-        print('finished earlier with the same settings, reused', flush=True)
+    from sfmm.datasets.fashion_mnist import sha256_of
+    if args.pretrain_teacher:
+        import pretrain_demo_teacher as pretrain
+        teacher_ckpt = osp.join(work_dir, 'teacher.safetensors')
+        t_settings = dict(data_settings, pretrain=True, epochs=args.teacher_epochs,
+                          num_train=args.teacher_num_train)
+        _banner(f'2/5 teacher: pre-train the ViT with labels (tools/pretrain_demo_teacher.py) '
+                f'-> {teacher_ckpt}', start)
+        if _stage_done(stages, 'teacher', t_settings, teacher_ckpt):
+            print('finished earlier with the same settings, reused', flush=True)
+        else:
+            argv = ['--dataset', dataset, '--seed', str(args.seed), '--data-root',
+                    args.data_root, '--work-dir', osp.join(work_dir, 'teacher'),
+                    '--out', osp.join(work_dir, 'teacher'), '--log-interval',
+                    str(args.log_interval), '--threads', str(args.threads or os.cpu_count() or 1)]
+            argv += ['--epochs', str(args.teacher_epochs)] if args.teacher_epochs else []
+            argv += ['--num-train', str(args.teacher_num_train)] if args.teacher_num_train else []
+            argv += ['--num-val', str(num_val)]  # the demo's test split
+            pretrain.run(pretrain.parse_args(argv),
+                         command=' '.join(['python tools/pretrain_demo_teacher.py'] + argv))
+            # the pre-training listed its own images: list the student's subset again
+            write_data(dataset, args.data_root, num_train, num_val, args.seed)
+            _mark(stages, stages_file, 'teacher', t_settings)
     else:
-        train_cfg = copy.deepcopy(teacher_cfg)
-        set_schedule(train_cfg, args.teacher_epochs, args.teacher_lr, args.log_interval)
-        train(train_cfg, teacher_ckpt, args.log_interval, args.threads)
-        _mark(stages, stages_file, 'teacher', t_settings)
+        teacher_ckpt = shipped_teacher(dataset)
+        _banner(f'2/5 teacher: the pre-trained ViT {osp.relpath(teacher_ckpt, REPO_ROOT)} '
+                f'(sha256 checked)', start)
+        t_settings = dict(data_settings, teacher=osp.basename(teacher_ckpt))
+    t_settings['sha256'] = sha256_of(teacher_ckpt)
+    set_data(teacher_cfg, root, args.batch_size)
+    teacher_cfg.work_dir = osp.join(work_dir, 'teacher_eval')
 
     # 3. student
     student_ckpt = osp.join(work_dir, 'student.pth')
-    s_settings = dict(t_settings=t_settings, epochs=args.student_epochs, lr=args.student_lr)
-    _banner(f'3/5 student: bootstrap the SparseFormer from the teacher, no labels '
-            f'({args.student_epochs} epochs) -> {student_ckpt}', start)
+    s_settings = dict(t_settings=t_settings, epochs=student_epochs, lr=args.student_lr,
+                      batch_size=args.batch_size)
+    _banner(f'3/5 student: bootstrap the SparseFormer from the teacher on {num_train} images, '
+            f'no labels ({student_epochs} epochs) -> {student_ckpt}', start)
     if _stage_done(stages, 'student', s_settings, student_ckpt):
         print('finished earlier with the same settings, reused', flush=True)
     else:
-        boot_cfg = Config.fromfile(BOOTSTRAP_CFG)
-        set_data(boot_cfg, args.data_root, args.batch_size)
+        boot_cfg = Config.fromfile(osp.join(CONFIG_DIR, spec['boot_cfg']))
+        set_data(boot_cfg, root, args.batch_size)
         boot_cfg.model.teacher.init_cfg.checkpoint = teacher_ckpt
         boot_cfg.work_dir = osp.join(work_dir, 'student')
         boot_cfg.randomness = dict(seed=args.seed, deterministic=False)
-        set_schedule(boot_cfg, args.student_epochs, args.student_lr, args.log_interval)
+        set_schedule(boot_cfg, student_epochs, args.student_lr, args.log_interval)
         model = train(boot_cfg, student_ckpt, args.log_interval, args.threads or 1)
         if getattr(model, 'inherit_report', None) is not None:
             print(model.inherit_report.summary(), flush=True)
         _mark(stages, stages_file, 'student', s_settings)
 
     # 4. evaluate
-    _banner('4/5 evaluate: top-1 on the val split (mmpretrain Accuracy), FLOPs (fvcore)',
-            start)
-    student_cfg = Config.fromfile(STUDENT_CFG)
-    set_data(student_cfg, args.data_root, args.batch_size)
+    _banner(f'4/5 evaluate: top-1 on the {num_val} test images (mmpretrain Accuracy), FLOPs '
+            f'(fvcore)' + (', RoIs vs item boxes' if dataset == 'fashion' else ''), start)
+    student_cfg = Config.fromfile(osp.join(CONFIG_DIR, spec['student_cfg']))
+    set_data(student_cfg, root, args.batch_size)
     student_cfg.work_dir = osp.join(work_dir, 'student_eval')
-    teacher_cfg.work_dir = osp.join(work_dir, 'teacher_eval')
     t_metrics = evaluate(teacher_cfg, teacher_ckpt)
     print(f"teacher top-1 {t_metrics['accuracy/top1']:.2f}", flush=True)
     s_metrics = evaluate(student_cfg, student_ckpt)
@@ -317,6 +485,13 @@ def run(args: argparse.Namespace) -> dict:
     s_flops = count_flops(student_cfg, img_size)
     print(f"GFLOPs: teacher {t_flops['gflops']:.4f}, student {s_flops['gflops']:.4f}",
           flush=True)
+    roi_stats = None
+    if dataset == 'fashion':
+        roi_stats = measure_rois(student_cfg, student_ckpt, root)
+        print('best RoI-to-box IoU per step (0 = initial grid): ' +
+              ', '.join(f'{v:.3f}' for v in roi_stats['best_iou']) +
+              f"; final sampling points on the box: {roi_stats['points_in_box']:.3f} "
+              f"(box area {roi_stats['box_area']:.3f})", flush=True)
     patch = int(teacher_cfg.model.backbone.patch_size)
     teacher_tokens = (img_size // patch)**2 + 1
     student_tokens = int(student_cfg.model.backbone.num_latent_tokens) + 1
@@ -324,13 +499,13 @@ def run(args: argparse.Namespace) -> dict:
     # 5. figure
     figure = osp.join(work_dir, 'student_rois.png')
     _banner(f'5/5 figure: student token RoIs and sampling points -> {figure}', start)
-    val_root = osp.join(args.data_root, 'demo_in')
-    with open(osp.join(val_root, 'meta', 'val.txt')) as f:
+    with open(osp.join(root, 'meta', 'val.txt')) as f:
         lines = [line.split() for line in f.read().splitlines()][:args.num_vis]
-    draw_figure(student_cfg, student_ckpt, [osp.join(val_root, 'val', p) for p, _ in lines],
+    draw_figure(student_cfg, student_ckpt, [osp.join(root, 'val', p) for p, _ in lines],
                 [int(lab) for _, lab in lines], classes, figure)
 
     summary = dict(
+        dataset=dataset,
         teacher_top1=round(float(t_metrics['accuracy/top1']), 2),
         student_top1=round(float(s_metrics['accuracy/top1']), 2),
         teacher_gflops=round(t_flops['gflops'], 5),
@@ -343,12 +518,16 @@ def run(args: argparse.Namespace) -> dict:
                          max(float(t_metrics['accuracy/top1']), 1e-6), 4),
         flops_ratio=round(s_flops['gflops'] / t_flops['gflops'], 4),
         tokens_ratio=round(student_tokens / teacher_tokens, 4),
+        roi_stats=roi_stats,
+        teacher_checkpoint=teacher_ckpt,
         figure=figure,
         wall_time_s=round(time.time() - start, 1),
         settings=s_settings)
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
     print('\n' + '=' * 72)
+    print(f"data: {dataset}; student trained on {num_train} images without labels, both "
+          f"tested on {num_val}")
     print(f"teacher  ViT          top-1 {summary['teacher_top1']:6.2f}%  "
           f"{summary['teacher_gflops']:.4f} GFLOPs  {teacher_tokens} tokens")
     print(f"student  SparseFormer top-1 {summary['student_top1']:6.2f}%  "
@@ -364,6 +543,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     import warnings
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/pretrain_demo_teacher.py
     args = parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')

@@ -3,7 +3,8 @@
 Examples:
     python tools/train.py configs/bootstrap/sf-l_augreg.py
     python tools/train.py CONFIG --work-dir work_dirs/x --amp --resume
-    python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth --cfg-options train_dataloader.batch_size=32
+    python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth \
+        --cfg-options train_dataloader.batch_size=32
     bash tools/dist_train.sh CONFIG 8            # torchrun, --launcher pytorch
 """
 import argparse

@@ -89,6 +89,43 @@ def _draw_shape(draw: ImageDraw.ImageDraw, name: str, cx: float, cy: float, r: f
         raise ValueError(f'unknown shape {name!r}')
 
 
+def textured_background(rng: np.random.Generator, size: int, clutter: int) -> np.ndarray:
+    """A dark ``(size, size, 3)`` float32 background: a two-colour gradient, two faint
+    gratings, ``clutter`` strokes, blobs and arcs, and pixel noise (all drawn from ``rng``)."""
+    s = size
+    yy, xx = np.mgrid[0:s, 0:s].astype(np.float32) / max(s - 1, 1)
+    c0, c1 = rng.uniform(0, 110, (2, 3))  # backgrounds are dark, objects light
+    t = np.cos(rng.uniform(0, 2 * np.pi)) * xx + np.sin(rng.uniform(0, 2 * np.pi)) * yy
+    t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
+    bg = c0 * (1 - t[..., None]) + c1 * t[..., None]
+    # low-frequency texture: a few sinusoidal gratings
+    for _ in range(2):
+        f = rng.uniform(2, 8)
+        th = rng.uniform(0, np.pi)
+        g = np.sin(2 * np.pi * f * (np.cos(th) * xx + np.sin(th) * yy) + rng.uniform(0, 6))
+        bg += g[..., None] * rng.uniform(-15, 15, 3)
+    img = Image.fromarray(np.clip(bg, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    for _ in range(clutter):
+        colour = tuple(int(v) for v in rng.integers(0, 150, 3))
+        kind = rng.integers(0, 3)
+        x0, y0 = rng.uniform(-0.1 * s, 1.1 * s, 2)
+        if kind == 0:  # stroke
+            x1, y1 = x0 + rng.uniform(-0.5, 0.5, 2) * s
+            draw.line([x0, y0, x1, y1], fill=colour, width=int(rng.integers(1, 3)))
+        elif kind == 1:  # small blob
+            r = rng.uniform(0.01, 0.04) * s
+            draw.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], fill=colour)
+        else:  # arc
+            r = rng.uniform(0.05, 0.2) * s
+            a = rng.uniform(0, 360)
+            draw.arc([x0 - r, y0 - r, x0 + r, y0 + r], a, a + rng.uniform(40, 160),
+                     fill=colour, width=1)
+    arr = np.asarray(img, dtype=np.float32)
+    arr += rng.normal(0, 6, arr.shape)
+    return np.clip(arr, 0, 255)
+
+
 class ProceduralScenes:
     """Seeded scenes of shape objects on cluttered backgrounds, with per-pixel masks.
 
@@ -131,38 +168,7 @@ class ProceduralScenes:
 
     # ------------------------------------------------------------------ drawing
     def _background(self, rng: np.random.Generator) -> np.ndarray:
-        s = self.img_size
-        yy, xx = np.mgrid[0:s, 0:s].astype(np.float32) / max(s - 1, 1)
-        c0, c1 = rng.uniform(0, 110, (2, 3))  # backgrounds are dark, objects light
-        t = np.cos(rng.uniform(0, 2 * np.pi)) * xx + np.sin(rng.uniform(0, 2 * np.pi)) * yy
-        t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
-        bg = c0 * (1 - t[..., None]) + c1 * t[..., None]
-        # low-frequency texture: a few sinusoidal gratings
-        for _ in range(2):
-            f = rng.uniform(2, 8)
-            th = rng.uniform(0, np.pi)
-            g = np.sin(2 * np.pi * f * (np.cos(th) * xx + np.sin(th) * yy) + rng.uniform(0, 6))
-            bg += g[..., None] * rng.uniform(-15, 15, 3)
-        img = Image.fromarray(np.clip(bg, 0, 255).astype(np.uint8))
-        draw = ImageDraw.Draw(img)
-        for _ in range(self.clutter):
-            colour = tuple(int(v) for v in rng.integers(0, 150, 3))
-            kind = rng.integers(0, 3)
-            x0, y0 = rng.uniform(-0.1 * s, 1.1 * s, 2)
-            if kind == 0:  # stroke
-                x1, y1 = x0 + rng.uniform(-0.5, 0.5, 2) * s
-                draw.line([x0, y0, x1, y1], fill=colour, width=int(rng.integers(1, 3)))
-            elif kind == 1:  # small blob
-                r = rng.uniform(0.01, 0.04) * s
-                draw.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], fill=colour)
-            else:  # arc
-                r = rng.uniform(0.05, 0.2) * s
-                a = rng.uniform(0, 360)
-                draw.arc([x0 - r, y0 - r, x0 + r, y0 + r], a, a + rng.uniform(40, 160),
-                         fill=colour, width=1)
-        arr = np.asarray(img, dtype=np.float32)
-        arr += rng.normal(0, 6, arr.shape)
-        return np.clip(arr, 0, 255)
+        return textured_background(rng, self.img_size, self.clutter)
 
     def render(self, rng: np.random.Generator,
                labels: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:

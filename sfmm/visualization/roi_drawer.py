@@ -40,7 +40,8 @@ def draw_rois_and_points(image: np.ndarray, rois: np.ndarray, points: np.ndarray
         steps = sorted({min(1, last), min(3, last), last})
     for s in steps:
         if not 0 <= s < num_steps:
-            raise ValueError(f'step {s} out of range: RoIs hold {num_steps} steps (0..{num_steps - 1})')
+            raise ValueError(f'step {s} out of range: RoIs hold {num_steps} steps '
+                             f'(0..{num_steps - 1})')
     h, w = image.shape[:2]
     colors = _palette(num_tokens)
     panels = 2 + len(steps)

@@ -1,69 +1,92 @@
-"""A tiny end-to-end run of tools/demo.py (data -> teacher -> bootstrap -> eval -> figure)
-and tools/demo_compare.py, plus the demo's schedule and stage-reuse helpers."""
+"""Tiny end-to-end runs of tools/demo.py on both demo datasets (Fashion-MNIST canvases from
+fabricated IDX files with the shipped teacher; procedural scenes with the teacher re-created
+by tools/pretrain_demo_teacher.py), tools/demo_compare.py, and the demo's helpers."""
 import json
 import os.path as osp
+import shutil
 
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO_ROOT, load_tool
+from conftest import REPO_ROOT, load_tool, write_fake_fashion_mnist
 
-TINY = ['--num-train', '32', '--num-val', '16', '--num-seg', '4', '2', '--teacher-epochs', '1',
-        '--student-epochs', '1', '--batch-size', '16', '--num-vis', '2', '--log-interval', '1']
+TINY = ['--num-train', '32', '--num-val', '16', '--num-seg', '4', '2', '--student-epochs', '1',
+        '--batch-size', '16', '--num-vis', '2', '--log-interval', '1']
+SHIPPED = osp.join(REPO_ROOT, 'configs', 'demo', 'weights', 'vit-demo_fashion-canvas')
 
 
 @pytest.fixture(scope='module')
-def demo_run(tmp_path_factory):
+def fashion_run(tmp_path_factory):
     pytest.importorskip('mmpretrain')
     demo = load_tool('tools/demo.py')
-    root = tmp_path_factory.mktemp('demo')
+    root = tmp_path_factory.mktemp('demo_fashion')
+    write_fake_fashion_mnist(str(root / 'fm'), n_train=48, n_test=20)
+    mp = pytest.MonkeyPatch()
+    mp.setenv('SFMM_FASHION_MNIST_DIR', str(root / 'fm'))
     args = TINY + ['--work-dir', str(root / 'work'), '--data-root', str(root / 'data')]
-    summary = demo.main(args)
-    return demo, root, args, summary
+    try:
+        summary = demo.main(args)
+        yield demo, root, args, summary
+    finally:
+        mp.undo()
 
 
-def test_demo_end_to_end(demo_run, capsys):
-    demo, root, args, summary = demo_run
+def test_fashion_demo_end_to_end(fashion_run, capsys, monkeypatch):
+    demo, root, args, summary = fashion_run
     work = root / 'work'
     with open(work / 'summary.json') as f:
         saved = json.load(f)
+    assert saved['dataset'] == 'fashion'  # auto: Fashion-MNIST was available
     for key in ('teacher_top1', 'student_top1', 'teacher_gflops', 'student_gflops',
                 'teacher_tokens', 'student_tokens'):
         assert saved[key] == summary[key]
-    # the demo's size constraints: <= 1/4 of the tokens, <= 1/3 of the FLOPs
     assert saved['teacher_tokens'] == 65 and saved['student_tokens'] == 16
     assert saved['student_gflops'] <= saved['teacher_gflops'] / 3
+    # the shipped teacher was loaded, not trained
+    assert saved['teacher_checkpoint'] == SHIPPED + '.safetensors'
+    assert not (work / 'teacher').exists()
+    # RoI statistics: one entry per focusing step plus the initial grid, all in [0, 1]
+    stats = saved['roi_stats']
+    backbone = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'demo',
+                                        'sf-demo_fashion-canvas.py')).model.backbone
+    assert len(stats['best_iou']) == len(stats['centre_in_box']) == backbone.focus_repeats + 1
+    assert all(0 <= v <= 1 for v in stats['best_iou'] + stats['centre_in_box'])
+    assert stats['num_images'] == 16 and 0 < stats['box_area'] < 1
     assert osp.getsize(saved['figure']) > 1000
-    for name in ('teacher.pth', 'student.pth'):
-        assert (work / name).is_file()
-    # both layouts were written by the procedural generator
-    assert len((root / 'data' / 'demo_in' / 'meta' / 'train.txt').read_text().split('\n')) == 33
-    assert len(list((root / 'data' / 'demo_ade' / 'annotations' / 'training').iterdir())) == 4
+    data = root / 'data' / 'fashion_canvas'
+    assert len((data / 'meta' / 'train_images.txt').read_text().split()) == 32
+    assert len((data / 'meta' / 'val.txt').read_text().splitlines()) == 16
 
-    # a re-run reuses every stage and gives the same figures
+    # a re-run reuses the data and the student and gives the same figures
+    monkeypatch.setenv('SFMM_FASHION_MNIST_DIR', str(root / 'fm'))
+    png = next((data / 'train').rglob('*.png'))
+    mtime = png.stat().st_mtime
     capsys.readouterr()
-    again = demo.main(demo_run[2])
+    again = demo.main(args)
     out = capsys.readouterr().out
-    assert out.count('reused') == 3  # data, teacher, student
+    assert out.count('finished earlier with the same settings, reused') == 1
+    assert png.stat().st_mtime == mtime
     assert again['student_top1'] == summary['student_top1']
-    assert again['teacher_top1'] == summary['teacher_top1']
+    assert again['roi_stats'] == summary['roi_stats']
 
 
-def test_demo_top1_equals_tools_test_of_its_checkpoints(demo_run, tmp_path):
-    """The demo's figures are those of tools/test.py on the checkpoints it wrote (a reference
-    run through the public tool), and each is the top-1 of the saved predictions."""
+def test_fashion_demo_top1_equals_tools_test(fashion_run, tmp_path):
+    """The demo's figures are those of tools/test.py on the checkpoints it used, and each
+    is the top-1 of the saved predictions."""
     import pickle
 
     import torch
-    _, root, _, summary = demo_run
+    _, root, _, summary = fashion_run
     test_tool = load_tool('tools/test.py')
-    val_root = str(root / 'data' / 'demo_in')
+    val_root = str(root / 'data' / 'fashion_canvas')
     with open(osp.join(val_root, 'meta', 'val.txt')) as f:
         labels = [int(line.split()[1]) for line in f.read().splitlines() if line]
-    for who, config in (('teacher', 'vit-demo_demo-in.py'), ('student', 'sf-demo_demo-in.py')):
+    for who, config, ckpt in (
+            ('teacher', 'vit-demo_fashion-canvas.py', SHIPPED + '.safetensors'),
+            ('student', 'sf-demo_fashion-canvas.py', str(root / 'work' / 'student.pth'))):
         out = str(tmp_path / f'{who}.pkl')
         metrics = test_tool.main([
-            osp.join(REPO_ROOT, 'configs', 'demo', config), str(root / 'work' / f'{who}.pth'),
+            osp.join(REPO_ROOT, 'configs', 'demo', config), ckpt,
             '--work-dir', str(tmp_path / who), '--out', out,
             '--cfg-options', f'test_dataloader.dataset.data_root={val_root}'])
         with open(out, 'rb') as f:
@@ -75,20 +98,84 @@ def test_demo_top1_equals_tools_test_of_its_checkpoints(demo_run, tmp_path):
         assert summary[f'{who}_top1'] == pytest.approx(round(by_hand, 2))
 
 
-def test_demo_compare_table(demo_run, capsys):
-    _, root, _, summary = demo_run
+def test_demo_compare_table(fashion_run, capsys):
+    _, root, _, summary = fashion_run
     compare = load_tool('tools/demo_compare.py')
-    rows = compare.main(['--work-dir', str(root / 'work')])
-    assert [r['labels'] for r in rows] == ['yes', 'no', 'no', 'yes']
-    assert rows[1]['top1'] == summary['student_top1']
+    args = ['--work-dir', str(root / 'work'), '--rows', 'bootstrap', 'kl-tau5', 'scratch-full',
+            '--seeds', '0', '1', '--full-epochs', '1', '--log-interval', '1']
+    rows = compare.main(args)
+    assert [r['row'] for r in rows] == ['bootstrap', 'kl-tau5', 'scratch-full']
+    assert [len(r['top1']) for r in rows] == [2, 2, 1]
+    assert rows[2]['std'] is None
+    for r in rows[:2]:
+        assert r['mean'] == pytest.approx(sum(r['top1']) / 2)
+    jobs = json.load(open(root / 'work' / 'compare' / 'scratch-full_s0.json'))
+    assert jobs['ann_file'] == 'meta/train_all.txt' and jobs['epochs'] == 1
+    full = (root / 'data' / 'fashion_canvas' / 'meta' / 'train_all.txt').read_text()
+    assert len(full.splitlines()) == 48  # every labelled training canvas
     table = (root / 'work' / 'compare.md').read_text()
     assert table.startswith('| Method |') and table.count('\n|') == 5
-    assert 'KL distillation' in table and 'from scratch' in table
+    assert 'KL distillation, tau 5' in table and '82.5' in table
+    # a re-run reuses every run
+    capsys.readouterr()
+    again = compare.main(args)
+    assert '5 of 5 runs reused' in capsys.readouterr().out
+    assert [r['top1'] for r in again] == [r['top1'] for r in rows]
+
+
+def test_procedural_fallback_with_pretrained_teacher(tmp_path, capsys):
+    """The procedural scenes with the teacher re-created by tools/pretrain_demo_teacher.py
+    (safetensors + its record) and then loaded like the shipped one."""
+    pytest.importorskip('mmpretrain')
+    demo = load_tool('tools/demo.py')
+    summary = demo.main(TINY + [
+        '--dataset', 'procedural', '--pretrain-teacher', '--teacher-epochs', '1',
+        '--teacher-num-train', '48', '--work-dir', str(tmp_path / 'work'),
+        '--data-root', str(tmp_path / 'data')])
+    assert summary['dataset'] == 'procedural' and summary['roi_stats'] is None
+    ckpt = tmp_path / 'work' / 'teacher.safetensors'
+    record = json.load(open(tmp_path / 'work' / 'teacher.json'))
+    from sfmm.datasets.fashion_mnist import sha256_of
+    assert record['sha256'] == sha256_of(str(ckpt)) and record['train_images'] == 48
+    assert record['epochs'] == 1 and record['top1'] == summary['teacher_top1']
+    assert 'tools/pretrain_demo_teacher.py' in record['command']
+    # the teacher's pre-training data is its own folder; the student's first scenes are
+    # the same images
+    a = (tmp_path / 'data' / 'demo_in' / 'meta' / 'train.txt').read_text().splitlines()
+    b = (tmp_path / 'data' / 'demo_in_pretrain' / 'meta' / 'train.txt').read_text().splitlines()
+    assert len(a) == 32 and len(b) == 48 and a == b[:32]
+
+
+def test_shipped_teacher_is_checked(tmp_path, monkeypatch):
+    demo = load_tool('tools/demo.py')
+    monkeypatch.setattr(demo, 'WEIGHTS_DIR', str(tmp_path))
+    with pytest.raises(FileNotFoundError, match='pretrain_demo_teacher.py --dataset fashion'):
+        demo.shipped_teacher('fashion')
+    for ext in ('.safetensors', '.json'):
+        shutil.copy(SHIPPED + ext, tmp_path / ('vit-demo_fashion-canvas' + ext))
+    assert demo.shipped_teacher('fashion') == str(tmp_path / 'vit-demo_fashion-canvas'
+                                                  '.safetensors')
+    with open(tmp_path / 'vit-demo_fashion-canvas.safetensors', 'r+b') as f:
+        f.seek(-1, 2)
+        f.write(b'\0')
+    with pytest.raises(ValueError, match='vit-demo_fashion-canvas.safetensors: sha256 .* '
+                       'does not match'):
+        demo.shipped_teacher('fashion')
+
+
+def test_shipped_teacher_record_is_complete():
+    """The committed teacher's record: its checksum, and how it was made."""
+    record = json.load(open(SHIPPED + '.json'))
+    from sfmm.datasets.fashion_mnist import sha256_of
+    assert record['sha256'] == sha256_of(SHIPPED + '.safetensors')
+    assert record['train_images'] == 60000 and record['test_images'] == 10000
+    for key in ('command', 'seed', 'epochs', 'wall_time_s', 'top1', 'threads', 'torch'):
+        assert key in record
 
 
 def test_set_schedule_drops_warmup_for_one_epoch():
     demo = load_tool('tools/demo.py')
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'demo', 'sf-demo_vit-demo.py'))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'demo', 'sf-demo_vit-demo-fashion.py'))
     demo.set_schedule(cfg, 5, 3e-4, 7)
     assert cfg.optim_wrapper.optimizer.lr == 3e-4
     assert [s['type'] for s in cfg.param_scheduler] == ['LinearLR', 'CosineAnnealingLR']

@@ -106,7 +106,8 @@ def test_segmentation_demo_config_kill_and_resume(tmp_path):
     cfg = tmp_path / 'seg.py'
     cfg.write_text(body)
     kill = tmp_path / 'seg_kill.py'
-    kill.write_text(body + KILL_IMPORTS + "custom_hooks = [dict(type='sfmm.CheckpointCompatHook'), "
+    kill.write_text(body + KILL_IMPORTS +
+                    "custom_hooks = [dict(type='sfmm.CheckpointCompatHook'), "
                     "dict(type='SigkillAtIterHook', at_iter=4)]\n")
     _kill_and_resume(tmp_path, str(cfg), str(kill), 'iter_2.pth', 'iter_6.pth',
                      'resumed epoch: 0, iter: 2')

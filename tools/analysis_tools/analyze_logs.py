@@ -1,6 +1,7 @@
 """Plot training curves from mmengine json logs.
 
-    python tools/analysis_tools/analyze_logs.py work_dirs/x/20261124_101010/vis_data/20261124_101010.json \
+    python tools/analysis_tools/analyze_logs.py \
+        work_dirs/x/20261124_101010/vis_data/20261124_101010.json \
         --keys loss lr accuracy/top1 --out curves.png
 
 Each key gets its own panel against the training iteration. Validation metrics (logged once

@@ -1,0 +1,142 @@
+"""Pre-train the demo's stand-in foundation model once, with labels, and ship its weights.
+
+    python tools/pretrain_demo_teacher.py                      # Fashion-MNIST canvases
+    python tools/pretrain_demo_teacher.py --dataset procedural # the procedural fallback's
+
+The teacher is the demo ViT (configs/demo/vit-demo_<dataset>.py: 64 patch tokens + [CLS] at
+64x64, width 128, 6 blocks), trained with labels on far more images than the demo student
+later sees without labels (for Fashion-MNIST: all 60,000 training canvases against the
+student's few thousand), then evaluated on the test split. It writes
+
+    <out>.safetensors   the ImageClassifier state dict (backbone.*, head.*), float32
+    <out>.json          sha256, size, top-1, the exact command, seed, epochs, threads and
+                        wall time, torch version
+
+with ``<out>`` defaulting to ``configs/demo/weights/vit-demo_<dataset>``, where the
+committed teachers live (configs/demo/weights/README.md). ``make demo`` starts from them;
+``python tools/demo.py --pretrain-teacher`` re-creates one into its work dir first.
+Training runs in one process on ``--threads`` torch threads (default 2); the same seed and
+threads give the same weights on the same machine.
+"""
+import argparse
+import copy
+import hashlib
+import json
+import os
+import os.path as osp
+import shlex
+import sys
+import time
+from typing import List, Optional
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import demo  # noqa: E402  (tools/demo.py: training and evaluation helpers)
+
+WEIGHTS_DIR = osp.join(demo.REPO_ROOT, 'configs', 'demo', 'weights')
+#: Per dataset: teacher config, pre-training epochs, training images (None = all), lr.
+RECIPES = {
+    'fashion': dict(config='vit-demo_fashion-canvas.py', epochs=6, num_train=None, lr=2e-3,
+                    name='vit-demo_fashion-canvas'),
+    'procedural': dict(config='vit-demo_demo-in.py', epochs=6, num_train=16000, lr=2e-3,
+                       name='vit-demo_demo-in'),
+}
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Pre-train the demo teacher ViT with labels')
+    parser.add_argument('--dataset', choices=sorted(RECIPES), default='fashion')
+    parser.add_argument('--epochs', type=int, default=None, help='default: per dataset')
+    parser.add_argument('--num-train', type=int, default=None,
+                        help='training images (default: per dataset; Fashion-MNIST: all)')
+    parser.add_argument('--num-val', type=int, default=None,
+                        help='test images (default: Fashion-MNIST all 10000, procedural 800)')
+    parser.add_argument('--lr', type=float, default=None)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--threads', type=int, default=2, help='torch CPU threads')
+    parser.add_argument('--data-root', default='data')
+    parser.add_argument('--work-dir', default='work_dirs/demo_teacher')
+    parser.add_argument('--out', default=None,
+                        help='output path without suffix (default: configs/demo/weights/'
+                        'vit-demo_<dataset>)')
+    parser.add_argument('--log-interval', type=int, default=50)
+    return parser.parse_args(argv)
+
+
+def save_teacher(state: dict, out: str, info: dict) -> dict:
+    """Write ``out.safetensors`` and its ``out.json`` record; return the record."""
+    from safetensors.torch import save_file
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    path = out + '.safetensors'
+    save_file({k: v.contiguous() for k, v in state.items()}, path + '.tmp',
+              metadata=dict(format='pt', config=info['config']))
+    os.replace(path + '.tmp', path)
+    with open(path, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    record = dict(info, file=osp.basename(path), sha256=digest, bytes=osp.getsize(path))
+    with open(out + '.json', 'w') as f:
+        json.dump(record, f, indent=1)
+        f.write('\n')
+    return record
+
+
+def run(args: argparse.Namespace, command: Optional[str] = None) -> dict:
+    """Write the data, train, evaluate and save; return the ``.json`` record."""
+    import torch
+    from mmengine.config import Config
+
+    from sfmm.weights import register_mmengine_safe_globals
+    register_mmengine_safe_globals()
+    recipe = RECIPES[args.dataset]
+    epochs = args.epochs or recipe['epochs']
+    lr = args.lr or recipe['lr']
+    num_train = args.num_train or recipe['num_train']
+    out = args.out or osp.join(WEIGHTS_DIR, recipe['name'])
+    start = time.time()
+
+    cfg = Config.fromfile(osp.join(demo.CONFIG_DIR, recipe['config']))
+    data_root = demo.write_data(args.dataset, args.data_root, num_train=num_train,
+                                num_val=args.num_val, seed=args.seed, pretrain=True)
+    num_train = demo.count_lines(osp.join(data_root, 'meta', 'train.txt'))
+    demo.set_data(cfg, data_root)
+    cfg.work_dir = args.work_dir
+    cfg.randomness = dict(seed=args.seed, deterministic=False)
+    train_cfg = copy.deepcopy(cfg)
+    demo.set_schedule(train_cfg, epochs, lr, args.log_interval)
+    print(f'[teacher] {recipe["config"]}: {num_train} labelled training images, {epochs} '
+          f'epochs, lr {lr}, batch {train_cfg.train_dataloader.batch_size}, '
+          f'{args.threads} threads', flush=True)
+    ckpt = osp.join(args.work_dir, 'teacher.pth')
+    t0 = time.time()
+    model = demo.train(train_cfg, ckpt, args.log_interval, args.threads)
+    train_s = time.time() - t0
+    old = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        top1 = float(demo.evaluate(cfg, ckpt)['accuracy/top1'])
+    finally:
+        torch.set_num_threads(old)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    info = dict(dataset=args.dataset, config=f'configs/demo/{recipe["config"]}',
+                top1=round(top1, 2), test_images=demo.count_lines(
+                    osp.join(data_root, 'meta', 'val.txt')),
+                train_images=num_train, epochs=epochs, lr=lr, seed=args.seed,
+                threads=args.threads, train_s=round(train_s, 1),
+                wall_time_s=round(time.time() - start, 1), torch=torch.__version__,
+                command=command or ' '.join(['python tools/pretrain_demo_teacher.py'] + [
+                    shlex.quote(a) for a in sys.argv[1:]]))
+    record = save_teacher(state, out, info)
+    print(f'[teacher] top-1 {top1:.2f} on the test split; wrote {out}.safetensors '
+          f'(sha256 {record["sha256"][:12]}...) in {record["wall_time_s"]:.0f}s', flush=True)
+    return record
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    import warnings
+    args = parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return run(args)
+
+
+if __name__ == '__main__':
+    main()
