@@ -57,10 +57,8 @@ DATASETS = {
                        teacher='vit-demo_demo-in', num_train=3000, num_val=800,
                        student_epochs=10),
 }
-# the procedural configs' paths, as before (tools/demo_compare.py and tests use them)
-TEACHER_CFG = osp.join(CONFIG_DIR, DATASETS['procedural']['teacher_cfg'])
-BOOTSTRAP_CFG = osp.join(CONFIG_DIR, DATASETS['procedural']['boot_cfg'])
-STUDENT_CFG = osp.join(CONFIG_DIR, DATASETS['procedural']['student_cfg'])
+#: Suffix of the canvas lists of a teacher's pre-training (meta/train_all.txt ...).
+PRETRAIN_LISTS = '_all'
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -159,15 +157,17 @@ def write_data(dataset: str, data_root: str, num_train: Optional[int],
 
     Fashion-MNIST canvases go to ``<data_root>/fashion_canvas`` (``num_train`` of the
     60,000 training canvases listed, None = all; ``num_val`` of the 10,000 test canvases,
-    None = all). Procedural scenes go to ``<data_root>/demo_in``, or, for a teacher's
-    pre-training (``pretrain``), to ``<data_root>/demo_in_pretrain``: the first scenes of
-    both are the same images.
+    None = all) and are listed in ``meta/{train,val}.txt``, or, for a teacher's pre-training
+    (``pretrain``), in ``meta/{train,val}_all.txt``, so that the two listings never overwrite
+    each other. Procedural scenes go to ``<data_root>/demo_in``, or, for ``pretrain``, to
+    ``<data_root>/demo_in_pretrain``: the first scenes of both are the same images.
     """
     spec = DATASETS[dataset]
     if dataset == 'fashion':
         from sfmm.datasets.fashion_canvases import FashionCanvases
         root = osp.join(data_root, spec['root'])
-        FashionCanvases(seed=seed).write_imagenet(root, num_train, num_val, force=force)
+        FashionCanvases(seed=seed).write_imagenet(root, num_train, num_val, force=force,
+                                                  list_suffix=PRETRAIN_LISTS if pretrain else '')
         return root
     from mmengine.config import Config
 
@@ -439,8 +439,6 @@ def run(args: argparse.Namespace) -> dict:
             argv += ['--num-val', str(num_val)]  # the demo's test split
             pretrain.run(pretrain.parse_args(argv),
                          command=' '.join(['python tools/pretrain_demo_teacher.py'] + argv))
-            # the pre-training listed its own images: list the student's subset again
-            write_data(dataset, args.data_root, num_train, num_val, args.seed)
             _mark(stages, stages_file, 'teacher', t_settings)
     else:
         teacher_ckpt = shipped_teacher(dataset)

@@ -183,11 +183,9 @@ def run(args: argparse.Namespace) -> List[dict]:
     if args.fresh and osp.isdir(out_dir):
         shutil.rmtree(out_dir)
     os.makedirs(out_dir, exist_ok=True)
-    all_file = osp.join(root, 'meta', 'train_all.txt')
-    if 'scratch-full' in args.rows:  # list all labelled training canvases (written if needed)
-        demo.write_data('fashion', data_root, None, t['num_val'], t['seed'])
-        shutil.copy(osp.join(root, 'meta', 'train.txt'), all_file)
-        demo.write_data('fashion', data_root, t['num_train'], t['num_val'], t['seed'])
+    all_file = osp.join(root, 'meta', f'train{demo.PRETRAIN_LISTS}.txt')
+    if 'scratch-full' in args.rows:  # all labelled training canvases (written if needed)
+        demo.write_data('fashion', data_root, None, None, t['seed'], pretrain=True)
     full_n = demo.count_lines(all_file) if osp.isfile(all_file) else 60000
     base = dict(root=root, teacher=teacher, batch_size=s['batch_size'], lr=s['lr'],
                 log_interval=args.log_interval, student_cfg=osp.join(
@@ -199,7 +197,7 @@ def run(args: argparse.Namespace) -> List[dict]:
         for seed in (args.full_seeds if full else args.seeds):
             jobs.append(dict(base, row=row, seed=seed,
                              epochs=teacher_epochs if full else s['epochs'],
-                             ann_file='meta/train_all.txt' if full else None,
+                             ann_file=f'meta/train{demo.PRETRAIN_LISTS}.txt' if full else None,
                              out=osp.join(out_dir, f'{row}_s{seed}')))
     # the long run first, so that the short ones fill the other slots around it
     records = run_jobs(sorted(jobs, key=lambda j: j['row'] != 'scratch-full'), args.jobs, start)

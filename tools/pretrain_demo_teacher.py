@@ -96,8 +96,12 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> dict:
     cfg = Config.fromfile(osp.join(demo.CONFIG_DIR, recipe['config']))
     data_root = demo.write_data(args.dataset, args.data_root, num_train=num_train,
                                 num_val=args.num_val, seed=args.seed, pretrain=True)
-    num_train = demo.count_lines(osp.join(data_root, 'meta', 'train.txt'))
+    lists = demo.PRETRAIN_LISTS if args.dataset == 'fashion' else ''
+    num_train = demo.count_lines(osp.join(data_root, 'meta', f'train{lists}.txt'))
     demo.set_data(cfg, data_root)
+    cfg.train_dataloader.dataset.ann_file = f'meta/train{lists}.txt'
+    cfg.val_dataloader.dataset.ann_file = f'meta/val{lists}.txt'
+    cfg.test_dataloader.dataset.ann_file = f'meta/val{lists}.txt'
     cfg.work_dir = args.work_dir
     cfg.randomness = dict(seed=args.seed, deterministic=False)
     train_cfg = copy.deepcopy(cfg)
@@ -118,7 +122,7 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> dict:
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     info = dict(dataset=args.dataset, config=f'configs/demo/{recipe["config"]}',
                 top1=round(top1, 2), test_images=demo.count_lines(
-                    osp.join(data_root, 'meta', 'val.txt')),
+                    osp.join(data_root, 'meta', f'val{lists}.txt')),
                 train_images=num_train, epochs=epochs, lr=lr, seed=args.seed,
                 threads=args.threads, train_s=round(train_s, 1),
                 wall_time_s=round(time.time() - start, 1), torch=torch.__version__,

@@ -135,7 +135,8 @@ class FashionCanvases:
         return marker if marker.get('params') == self._params() else None
 
     def write_imagenet(self, root: str, num_train: Optional[int] = None,
-                       num_val: Optional[int] = None, force: bool = False) -> bool:
+                       num_val: Optional[int] = None, force: bool = False,
+                       list_suffix: str = '') -> bool:
         """Write (or extend) the ImageNet layout under ``root``; list the first ``num_*``.
 
         Args:
@@ -145,6 +146,9 @@ class FashionCanvases:
             num_val (int, optional): Canvases of the official test split to list in
                 ``meta/val.txt``. Defaults to None (all 10,000).
             force (bool): Rewrite everything. Defaults to False.
+            list_suffix (str): The lists go to ``meta/<split><list_suffix>.txt`` (and
+                ``_images.txt``, ``_boxes.txt``), so that several listings of one folder (the
+                demo's subset, a teacher's whole split) live side by side. Defaults to ''.
 
         Returns:
             bool: True if any image was written, False if all were present.
@@ -189,20 +193,21 @@ class FashionCanvases:
                     json.dump(marker, f, indent=1)
             lines = [f'{self.classes[lab]}/{self.classes[lab]}_{i:05d}.png {lab}\n'
                      for i, lab in enumerate(labels[:num].tolist())]
-            with open(osp.join(root, 'meta', f'{split}.txt'), 'w') as f:
+            name = f'{split}{list_suffix}'
+            with open(osp.join(root, 'meta', f'{name}.txt'), 'w') as f:
                 f.writelines(lines)
-            with open(osp.join(root, 'meta', f'{split}_images.txt'), 'w') as f:
+            with open(osp.join(root, 'meta', f'{name}_images.txt'), 'w') as f:
                 f.writelines(line.rsplit(' ', 1)[0] + '\n' for line in lines)
-            with open(osp.join(root, 'meta', f'{split}_boxes.txt'), 'w') as f:
+            with open(osp.join(root, 'meta', f'{name}_boxes.txt'), 'w') as f:
                 f.writelines(b + '\n' for b in boxes[:num])
         with open(osp.join(root, 'meta', 'classes.txt'), 'w') as f:
             f.writelines(c + '\n' for c in self.classes)
         return wrote
 
 
-def read_boxes(root: str, split: str = 'val') -> np.ndarray:
+def read_boxes(root: str, split: str = 'val', list_suffix: str = '') -> np.ndarray:
     """The item boxes ``(N, 4)`` (x0, y0, x1, y1 pixels) listed for ``split`` under ``root``."""
-    path = osp.join(root, 'meta', f'{split}_boxes.txt')
+    path = osp.join(root, 'meta', f'{split}{list_suffix}_boxes.txt')
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: no box file; write the canvases with '
                                 f'FashionCanvases.write_imagenet first')

@@ -70,6 +70,12 @@ def test_write_extend_and_list_prefix(fm_dir, tmp_path):
     assert not gen.write_imagenet(root, 12, 5)
     assert len(open(osp.join(root, 'meta', 'train.txt')).read().splitlines()) == 12
     np.testing.assert_array_equal(read_boxes(root, 'train')[11], gen.canvas('train', 11)[1])
+    # a second listing (a teacher's whole split) lives beside the first, which it leaves alone
+    assert gen.write_imagenet(root, None, None, list_suffix='_all')  # writes the last 10
+    assert len(open(osp.join(root, 'meta', 'train_all.txt')).read().splitlines()) == 40
+    assert len(read_boxes(root, 'train', '_all')) == 40
+    assert len(open(osp.join(root, 'meta', 'train.txt')).read().splitlines()) == 12
+    assert len(open(osp.join(root, 'meta', 'train_images.txt')).read().splitlines()) == 12
     # other settings rewrite the folder
     assert FashionCanvases(folder=folder, seed=5).write_imagenet(root, 4, 2)
     assert len(read_boxes(root, 'train')) == 4
