@@ -1,6 +1,6 @@
 """sfmm's demo: bootstrap a SparseFormer from a pre-trained ViT on real images, on a CPU.
 
-    python tools/demo.py                        # about 10 minutes on 2 CPU cores
+    python tools/demo.py                        # about 6 minutes on 2 CPU cores
     python tools/demo.py --fresh                # redo every stage (otherwise reused)
     python tools/demo.py --pretrain-teacher     # also re-create the teacher (about 40 min)
     python tools/demo.py --dataset procedural   # the procedural fallback
