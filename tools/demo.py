@@ -335,42 +335,41 @@ def draw_figure(cfg, checkpoint: str, images: List[str], labels: List[int],
     return out_file
 
 
-def measure_rois(cfg, checkpoint: str, root: str, batch: int = 250) -> dict:
+def measure_rois(cfg, checkpoint: str, root: str) -> dict:
     """Per focusing step, over the test canvases listed in ``root``: the mean best
     RoI-to-item-box IoU and share of RoI centres on the box; for the final sampling points,
     the share on the box (and, for reference, the mean box area: a box-blind sampler's
-    share). See :func:`sfmm.evaluation.roi_box_stats.roi_box_stats`."""
-    import numpy as np
+    share). The images come through the config's own test dataloader and data
+    preprocessor, in the order of ``meta/val.txt``. See
+    :func:`sfmm.evaluation.roi_box_stats.roi_box_stats`."""
     import torch
-    from PIL import Image
+    from mmengine.runner import Runner
 
     from sfmm.apis import init_model
     from sfmm.datasets.fashion_canvases import read_boxes
     from sfmm.evaluation.roi_box_stats import roi_box_stats
 
     model = init_model(cfg, checkpoint)
-    mean = torch.tensor(cfg.data_preprocessor['mean']).view(1, 3, 1, 1)
-    std = torch.tensor(cfg.data_preprocessor['std']).view(1, 3, 1, 1)
-    with open(osp.join(root, 'meta', 'val.txt')) as f:
-        paths = [line.split()[0] for line in f.read().splitlines() if line.strip()]
+    loader = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
     boxes = torch.from_numpy(read_boxes(root, 'val'))
-    if len(boxes) != len(paths):
+    if len(boxes) != len(loader.dataset):
         raise ValueError(f'{root}/meta/val_boxes.txt lists {len(boxes)} boxes for '
-                         f'{len(paths)} images in meta/val.txt')
+                         f'{len(loader.dataset)} images in meta/val.txt')
     totals: Dict[str, object] = {}
-    for i in range(0, len(paths), batch):
-        imgs = np.stack([np.asarray(Image.open(osp.join(root, 'val', p)).convert('RGB'))
-                         for p in paths[i:i + batch]])
-        x = (torch.from_numpy(imgs).permute(0, 3, 1, 2).float() - mean) / std
-        size = torch.tensor([x.shape[3], x.shape[2], x.shape[3], x.shape[2]]).float()
-        with torch.no_grad():
+    seen = 0
+    with torch.no_grad():
+        for data in loader:
+            x = model.data_preprocessor(data, False)['inputs']
+            size = torch.tensor([x.shape[3], x.shape[2], x.shape[3], x.shape[2]]).float()
             outs = model.backbone.forward_dict(x)
-        part = roi_box_stats(outs['rois'], outs['points'], boxes[i:i + batch] / size)
-        for k, v in part.items():
-            if isinstance(v, list):
-                totals[k] = [a + b for a, b in zip(totals.get(k, [0.] * len(v)), v)]
-            else:
-                totals[k] = totals.get(k, 0) + v
+            part = roi_box_stats(outs['rois'], outs['points'],
+                                 boxes[seen:seen + len(x)] / size)
+            seen += len(x)
+            for k, v in part.items():
+                if isinstance(v, list):
+                    totals[k] = [a + b for a, b in zip(totals.get(k, [0.] * len(v)), v)]
+                else:
+                    totals[k] = totals.get(k, 0) + v
     n = totals.pop('count')
     out = {k: ([round(a / n, 4) for a in v] if isinstance(v, list) else round(v / n, 4))
            for k, v in totals.items()}

@@ -20,7 +20,6 @@ threads give the same weights on the same machine.
 """
 import argparse
 import copy
-import hashlib
 import json
 import os
 import os.path as osp
@@ -65,14 +64,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def save_teacher(state: dict, out: str, info: dict) -> dict:
     """Write ``out.safetensors`` and its ``out.json`` record; return the record."""
     from safetensors.torch import save_file
+
+    from sfmm.datasets.fashion_mnist import sha256_of
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     path = out + '.safetensors'
     save_file({k: v.contiguous() for k, v in state.items()}, path + '.tmp',
               metadata=dict(format='pt', config=info['config']))
     os.replace(path + '.tmp', path)
-    with open(path, 'rb') as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    record = dict(info, file=osp.basename(path), sha256=digest, bytes=osp.getsize(path))
+    record = dict(info, file=osp.basename(path), sha256=sha256_of(path),
+                  bytes=osp.getsize(path))
     with open(out + '.json', 'w') as f:
         json.dump(record, f, indent=1)
         f.write('\n')

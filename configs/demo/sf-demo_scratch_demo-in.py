@@ -2,12 +2,7 @@
 # for the same budget as bootstrapping (10 epochs, 1 CPU process x 64 images per batch, AdamW
 # lr 1e-3, flip only): every parameter trainable, nothing inherited. The paper's Table 3
 # "supervised cls from scratch" column, at demo scale.
-_base_ = [
-    './_base_/sf-demo.py',
-    './_base_/demo_in.py',
-    './_base_/schedule_demo.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./sf-demo_demo-in.py']
 
 # schedule
 param_scheduler = [

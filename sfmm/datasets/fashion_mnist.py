@@ -45,7 +45,7 @@ FILES = {
 #: Class names in label order (folder-safe spellings of the dataset's own names).
 CLASSES = ('tshirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker',
            'bag', 'boot')
-SPLIT_SIZES = {'train': 60_000, 'test': 10_000}
+_ALL_FILES = tuple(name for pair in FILES.values() for name in pair)
 _SOURCE = 'source.json'
 FIX_HINT = (f'run `apt-get update` (as root) so that `apt-get download {PACKAGE}` works, or '
             f'download {DEB_NAME} from a Debian mirror and pass it with '
@@ -114,7 +114,7 @@ def _ar_members(path: str):
 
 def unpack_deb(deb: str, out_dir: str) -> None:
     """Write the four ``*-ubyte.gz`` files of the verified ``deb`` into ``out_dir``."""
-    wanted = {DEB_PREFIX + n for names in FILES.values() for n in names}
+    wanted = {DEB_PREFIX + n for n in _ALL_FILES}
     for name, data in _ar_members(deb):
         if not name.startswith('data.tar'):
             continue
@@ -169,8 +169,7 @@ def fetch_fashion_mnist(root: Optional[str] = None, deb: Optional[str] = None) -
     folder = cache_dir(root)
     os.makedirs(folder, exist_ok=True)
     source = osp.join(folder, _SOURCE)
-    names = [n for pair in FILES.values() for n in pair]
-    if osp.isfile(source) and all(osp.isfile(osp.join(folder, n)) for n in names):
+    if osp.isfile(source) and all(osp.isfile(osp.join(folder, n)) for n in _ALL_FILES):
         with open(source) as f:
             if json.load(f).get('sha256') == DEB_SHA256:
                 return folder
@@ -181,7 +180,8 @@ def fetch_fashion_mnist(root: Optional[str] = None, deb: Optional[str] = None) -
     verify_deb(deb)
     unpack_deb(deb, folder)
     with open(source + '.tmp', 'w') as f:
-        json.dump(dict(package=DEB_NAME, sha256=DEB_SHA256, files=names), f, indent=1)
+        json.dump(dict(package=DEB_NAME, sha256=DEB_SHA256, files=list(_ALL_FILES)), f,
+                  indent=1)
     os.replace(source + '.tmp', source)
     return folder
 
@@ -192,11 +192,10 @@ def fashion_mnist_folder() -> str:
     folder = os.environ.get('SFMM_FASHION_MNIST_DIR')
     if not folder:
         return fetch_fashion_mnist()
-    for names in FILES.values():
-        for name in names:
-            if not osp.isfile(osp.join(folder, name)):
-                raise FashionMNISTError(f'{osp.join(folder, name)}: no such file '
-                                        f'($SFMM_FASHION_MNIST_DIR={folder})')
+    for name in _ALL_FILES:
+        if not osp.isfile(osp.join(folder, name)):
+            raise FashionMNISTError(f'{osp.join(folder, name)}: no such file '
+                                    f'($SFMM_FASHION_MNIST_DIR={folder})')
     return folder
 
 
