@@ -1,4 +1,4 @@
-"""The README's open_clip drop-in snippet runs as written, with tiny stand-ins for its inputs."""
+"""The README's Python snippets run as written, with tiny stand-ins for their inputs."""
 import json
 import re
 
@@ -88,3 +88,27 @@ def test_inference_snippet_runs(tmp_path, capsys):
     assert re.search(r'^class [01] score 0\.\d+', out, re.M)
     assert 'embedding (64,)' in out
     assert 'RoIs (5, 8, 4)' in out and 'points (8, 4, 2)' in out
+
+
+def test_timm_snippet_runs(tmp_path, capsys):
+    from mmengine.config import Config
+
+    from sfmm.utils.model_builder import build_model_from_cfg
+    torch.manual_seed(0)
+    model = build_model_from_cfg(
+        Config.fromfile(f"{REPO_ROOT}/configs/demo/sf-demo_fashion-canvas.py"))
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'student.pth')
+    Image.fromarray(np.random.RandomState(0).randint(0, 255, (64, 64, 3), np.uint8)).save(
+        tmp_path / 'canvas.png')
+    code = _substitute(_snippet('## Use a SparseFormer in timm'), dict(
+        CHECKPOINT=str(tmp_path / 'student.pth'), IMAGE=str(tmp_path / 'canvas.png')))
+    exec(compile(code, 'README.md', 'exec'), {})
+    out = capsys.readouterr().out
+    match = re.search(r'^class (\d) of 10$', out, re.M)
+    assert match
+    # the class the sfmm model predicts for the same image through its own pipeline
+    from sfmm.apis import inference_model, init_model
+    sfmm_model = init_model(f'{REPO_ROOT}/configs/demo/sf-demo_fashion-canvas.py',
+                            str(tmp_path / 'student.pth'))
+    result = inference_model(sfmm_model, str(tmp_path / "canvas.png"))[0]
+    assert int(match.group(1)) == int(result["pred_label"])

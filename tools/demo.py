@@ -93,8 +93,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--log-interval', type=int, default=10, help='iterations per log line')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads for every stage; default: all cores for '
-                        'evaluation, 1 for SparseFormer training (its many small ops slow '
-                        'down across threads, badly so on a busy machine)')
+                        'evaluation, 1 for SparseFormer training (reproducible figures; on an '
+                        'idle machine 2 threads train 1.6x faster, on a busy one much slower: '
+                        'configs/demo/README.md, "Threads")')
     parser.add_argument('--fresh', action='store_true',
                         help='rewrite the data and retrain everything')
     return parser.parse_args(argv)

@@ -5,7 +5,7 @@
 #   SFMM_FORCE_SETUP=1 bash ...      # re-run every step even if the stamp matches
 #
 # Steps: venv -> build tools + torch -> mmcv 2.1.0 with compiled ops (built once from the
-# sdist with C++20 and cached in $SFMM_CACHE_DIR) -> OpenMMLab, open_clip, timm, tests ->
+# sdist with C++20 and cached in $SFMM_CACHE_DIR) -> OpenMMLab, open_clip, timm, tests, ONNX ->
 # `pip install -e .`. Versions come from requirements/*.txt and requirements/constraints.txt.
 # Any failing step stops the script with its name.
 set -eEuo pipefail
@@ -99,7 +99,7 @@ install_mmcv() {
 }
 
 install_stack() {
-  "${PIP[@]}" install -q -r "$REQ/mminstall.txt" -r "$REQ/runtime.txt" -r "$REQ/tests.txt" "${CONS[@]}"
+  "${PIP[@]}" install -q -r "$REQ/mminstall.txt" -r "$REQ/runtime.txt" -r "$REQ/tests.txt" -r "$REQ/deploy.txt" "${CONS[@]}"
 }
 
 install_sfmm() {
@@ -108,7 +108,7 @@ install_sfmm() {
 
 check_env() {
   "$VENV/bin/python" - <<PY
-import torch, mmcv, mmcv.ops, mmengine, mmpretrain, mmseg, open_clip, timm, sfmm
+import torch, mmcv, mmcv.ops, mmengine, mmpretrain, mmseg, open_clip, timm, onnx, onnxruntime, sfmm
 assert torch.__version__.split('+')[0] == '$TORCH_VERSION', torch.__version__
 assert mmcv.__version__ == '$MMCV_VERSION', mmcv.__version__
 PY

@@ -4,6 +4,7 @@ Examples:
     python tools/test.py configs/classification/sf-b_augreg_in1k.py ckpt.pth
     python tools/test.py configs/segmentation/sf-b_augreg_ade20k-512x512.py ckpt.pth \
         --show-dir work_dirs/vis --out work_dirs/preds
+    python tools/test.py configs/demo/sf-demo_fashion-canvas.py work_dirs/demo/student.pth --amp
     bash tools/dist_test.sh CONFIG CKPT 8
 """
 import argparse
@@ -24,6 +25,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--show-dir', help='save visualised predictions in this dir')
     parser.add_argument('--tta', action='store_true', help='test time augmentation '
                         '(needs tta_model / tta_pipeline in the config)')
+    parser.add_argument('--amp', action='store_true',
+                        help='test under autocast (mmengine TestLoop fp16: bfloat16 on CPU, '
+                        'float16 on CUDA)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys (applied last)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -84,6 +88,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             tta_model = cfg.get('tta_model', dict(type='AverageClsScoreTTA'))
             tta_model['module'] = cfg.model
             cfg.model = tta_model
+
+    if getattr(args, 'amp', False):
+        test_cfg = cfg.get('test_cfg', None) or ConfigDict()
+        if test_cfg.get('type', 'TestLoop') not in ('TestLoop', 'mmengine.TestLoop'):
+            raise ValueError(f'--amp sets TestLoop(fp16=True), but {args.config} uses '
+                             f'test_cfg type {test_cfg["type"]!r}')
+        test_cfg['fp16'] = True
+        cfg.test_cfg = test_cfg
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

@@ -43,8 +43,10 @@ def _tracing() -> bool:
     """Whether a tracer records the model: TorchScript / fvcore (``torch.jit.trace``), ONNX
     export, ``torch.compile`` / ``torch.export``. They get ``F.linear``, which they know."""
     is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', None)
-    return (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
-            or (is_compiling is not None and is_compiling()))
+    # is_compiling first: dynamo folds it to True, and never traces into the other checks
+    # (it would break the graph at each of them)
+    return ((is_compiling is not None and is_compiling()) or torch.jit.is_tracing()
+            or torch.onnx.is_in_onnx_export())
 
 
 def onednn_linear_available() -> bool:
@@ -110,9 +112,9 @@ class InferenceLinear(nn.Linear):
         return self._packed
 
     def _fusable(self, x: Tensor) -> bool:
-        return (x.device.type == 'cpu' and x.dtype == torch.float32
+        return (not _tracing() and x.device.type == 'cpu' and x.dtype == torch.float32
                 and self.weight.dtype == torch.float32 and not torch.is_grad_enabled()
-                and not _autocast_cpu() and onednn_linear_available() and not _tracing())
+                and not _autocast_cpu() and onednn_linear_available())
 
     def forward(self, x: Tensor) -> Tensor:
         """``x @ weight.T + bias``: (..., in_features) -> (..., out_features)."""

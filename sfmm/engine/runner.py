@@ -1,6 +1,8 @@
 """``sfmm.Runner``: mmengine's Runner with strict ``load_from`` / ``--resume`` (sfmm.weights)."""
 from typing import Callable, Sequence, Tuple, Union
 
+import torch
+
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner as MMEngineRunner
 
@@ -26,6 +28,31 @@ class Runner(MMEngineRunner):
     sfmm's runtime bases select it with ``runner_type = 'sfmm.Runner'``; ``tools/train.py``
     and ``tools/test.py`` build it through :func:`sfmm.utils.runner.build_runner`.
     """
+
+    def _maybe_compile(self, target: str) -> None:
+        """``compile=True`` (or a dict of ``torch.compile`` options): compile the model's forward.
+
+        mmengine compiles the whole ``train_step``: data preprocessing, loss parsing and
+        the optimizer's backward and step, which dynamo fails to trace in torch 2.14
+        (``UserDefinedDictVariable`` in ``OptimWrapper.update_params``). sfmm compiles what
+        benefits, the model's ``forward`` (for training: the student, the frozen teacher,
+        the head and the losses), as timm's ``train.py`` does with
+        ``torch.compile(model)``; the backward runs through the compiled graph's autograd
+        and the rest of the step stays eager. Other targets follow mmengine.
+        """
+        compile_cfg = self.cfg.get('compile', None)
+        if target != 'train_step' or compile_cfg is None or compile_cfg is False:
+            return super()._maybe_compile(target)
+        if not isinstance(compile_cfg, (bool, dict)):
+            raise TypeError(f'compile must be a bool or a dict of torch.compile options, got '
+                            f'{compile_cfg!r}')
+        options = {} if compile_cfg is True else dict(compile_cfg)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        if getattr(model, '_sfmm_compiled', False):
+            return
+        model.forward = torch.compile(model.forward, **options)
+        model._sfmm_compiled = True
+        self.logger.info(f'torch.compile({type(model).__name__}.forward, {options})')
 
     def load_checkpoint(self,
                         filename: str,

@@ -83,9 +83,10 @@ def mmengine_safe_globals() -> List[SafeGlobal]:
 def register_mmengine_safe_globals() -> None:
     """Allow-list mmengine's checkpoint contents for every ``torch.load`` call.
 
-    Idempotent. Called by sfmm's tools and by :class:`sfmm.engine.hooks.CheckpointCompatHook`
-    (in ``before_run``), never at import time. :func:`read_checkpoint` does not need it (it
-    allow-lists for the duration of its own load).
+    Idempotent. Called by sfmm's tools, by :class:`sfmm.engine.hooks.CheckpointCompatHook`
+    (in ``before_run``) and by ``import sfmm.timm`` (so that timm's own loader reads mmengine
+    checkpoints); importing any other sfmm module never calls it. :func:`read_checkpoint`
+    does not need it (it allow-lists for the duration of its own load).
     """
     global _registered
     if _registered:

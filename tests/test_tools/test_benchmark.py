@@ -87,3 +87,82 @@ def test_sfmm_models_are_optimized_unless_no_optimize(tmp_path, repo_root, capsy
     benchmark.main([sf_cfg, '--no-optimize', '--batch-size', '1', '--shape', '32',
                     '--warmup', '0', '--iters', '1', '--device', 'cpu'])
     assert 'sfmm models plain' in capsys.readouterr().out
+
+
+def _tiny_bootstrap_cfg(tmp_path, repo_root):
+    """The demo bootstrapping config, shrunk (random teacher; nothing is read)."""
+    path = tmp_path / 'boot.py'
+    path.write_text(f"""
+_base_ = ['{repo_root}/configs/demo/sf-demo_vit-demo-fashion.py']
+model = dict(
+    backbone=dict(arch=dict(_delete_=True, focus_dims=64, embed_dims=32, num_layers=2,
+                            num_heads=2), num_latent_tokens=4, num_points=4),
+    teacher=dict(arch=dict(_delete_=True, embed_dims=32, num_layers=3, num_heads=2,
+                           feedforward_channels=64), img_size=32),
+    head=dict(in_channels=32),
+    inherit=dict(truncate=1))
+""")
+    return str(path)
+
+
+def test_train_mode_times_steps_and_their_parts(tmp_path, repo_root, capsys):
+    boot = _tiny_bootstrap_cfg(tmp_path, repo_root)
+    result = benchmark.main([boot, '--mode', 'train', '--batch-size', '2', '--shape', '32',
+                             '--warmup', '1', '--iters', '2', '--num-threads', '1',
+                             '--profile'])
+    out = capsys.readouterr().out
+    assert result['boot'] > 0
+    step = float(re.search(r'step time: ([0-9.]+) ms \(boot\)', out).group(1))
+    teacher = float(re.search(r'teacher forward: ([0-9.]+) ms', out).group(1))
+    focusing = float(re.search(r'focusing part fwd\+bwd: ([0-9.]+) ms', out).group(1))
+    assert 0 < teacher < step and 0 < focusing < step
+    ops = {m.group(1): int(m.group(2))
+           for m in re.finditer(r'ATen ops per (.+?): (\d+) \(boot\)', out)}
+    assert set(ops) == {'step', 'teacher forward', 'focusing part fwd+bwd'}
+    # the step runs the focusing part forward and backward, and more
+    assert ops['step'] > ops['focusing part fwd+bwd'] > ops['teacher forward'] > 0
+
+
+def test_train_step_updates_the_student_only(tmp_path, repo_root):
+    step = benchmark.TrainStep(_tiny_bootstrap_cfg(tmp_path, repo_root), 'cpu')
+    before = {k: v.clone() for k, v in step.model.state_dict().items()}
+    x = torch.randn(2, 3, 32, 32)
+    step(x)
+    step.focusing_forward_backward(x)  # leaves no gradient behind
+    assert all(p.grad is None or not p.grad.any() for p in step.model.parameters())
+    after = step.model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert any(k.startswith('backbone.focus.') for k in changed)
+    assert not any(k.startswith('teacher.') for k in changed)
+
+
+def test_train_mode_refuses_a_config_without_optimizer(tmp_path):
+    with pytest.raises(ValueError, match='no optim_wrapper'):
+        benchmark.TrainStep(_config(tmp_path, 'vit', 16), 'cpu')
+
+
+def test_amp_compare_and_onnxruntime_backend(tmp_path, repo_root, capsys):
+    sf_cfg = f'{repo_root}/tests/data/configs/tiny_sf_classifier.py'
+    common = ['--batch-size', '2', '--shape', '32', '--warmup', '1', '--iters', '2',
+              '--num-threads', '1']
+    result = benchmark.main([sf_cfg, '--amp-compare'] + common)
+    assert set(result) == {'tiny_sf_classifier[fp32]', 'tiny_sf_classifier[bf16]'}
+    result = benchmark.main([sf_cfg, '--backend', 'both'] + common)
+    assert set(result) == {'tiny_sf_classifier[eager]', 'tiny_sf_classifier[ort]'}
+    out = capsys.readouterr().out
+    assert 'eager and onnxruntime' in out and 'sfmm models optimized' in out
+    for bad in (['--backend', 'onnxruntime', '--amp'], ['--backend', 'onnxruntime', '--compile'],
+                ['--backend', 'both', '--mode', 'train'], ['--profile'],
+                ['--amp-compare', '--amp']):
+        with pytest.raises(SystemExit):
+            benchmark.parse_args([sf_cfg] + bad)
+
+
+def test_focusing_part_compiles_without_graph_breaks(repo_root):
+    from sfmm.apis import optimize_for_inference
+    model = benchmark.build(f'{repo_root}/tests/data/configs/tiny_sf_classifier.py', 'cpu')
+    optimize_for_inference(model)  # its oneDNN Linear must not break dynamo's graph
+    with torch.no_grad():
+        graphs, breaks, reasons = benchmark.graph_breaks(model.model.backbone._encode,
+                                                         torch.randn(2, 3, 32, 32))
+    assert (graphs, breaks) == (1, 0), reasons

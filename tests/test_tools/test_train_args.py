@@ -86,3 +86,15 @@ def test_test_tool_sets_checkpoint_out_and_show_dir():
 def test_missing_config_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.py'):
         train_tool.main([str(tmp_path / 'nope.py')])
+
+
+def test_test_tool_amp_turns_on_test_loop_autocast():
+    cfg = Config(dict(default_scope='mmpretrain', test_cfg=dict()))
+    cfg = test_tool.merge_args(cfg, test_tool.parse_args(['c.py', 'ck.pth', '--amp']))
+    assert cfg.test_cfg.fp16 is True
+    plain = test_tool.merge_args(Config(dict(default_scope='mmpretrain', test_cfg=dict())),
+                                 test_tool.parse_args(['c.py', 'ck.pth']))
+    assert 'fp16' not in plain.test_cfg
+    other = Config(dict(default_scope='mmpretrain', test_cfg=dict(type='RetrievalTestLoop')))
+    with pytest.raises(ValueError, match='RetrievalTestLoop'):
+        test_tool.merge_args(other, test_tool.parse_args(['c.py', 'ck.pth', '--amp']))

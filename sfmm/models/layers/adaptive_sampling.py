@@ -140,9 +140,11 @@ class AdaptiveSamplingMixing(nn.Module):
         sampled = sample_points(feat, points, self.padding_mode)  # (B, C, N, P)
 
         params = self.param_fc2(self.param_fc1(self.param_norm(x)))
-        params = params.view(B * N, -1)
-        channel_mix = params[:, :C * C].view(B * N, C, C)
-        spatial_mix = params[:, C * C:].view(B * N, Po, P)
+        # one split, not two slices: its backward is one concatenation instead of two
+        # zero-filled slice gradients added together
+        channel_mix, spatial_mix = params.view(B * N, -1).split([C * C, Po * P], dim=1)
+        channel_mix = channel_mix.view(B * N, C, C)
+        spatial_mix = spatial_mix.view(B * N, Po, P)
         sampled = sampled.to(params.dtype).permute(0, 2, 3, 1).reshape(B * N, P, C)
         if self.mixing_bias:
             out = F.gelu(torch.baddbmm(self.channel_bias.to(params.dtype).view(1, 1, C),

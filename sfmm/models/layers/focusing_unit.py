@@ -80,10 +80,9 @@ class FocusingUnit(nn.Module):
             (B, N, 4) produced by the repeats (the last one is the final RoI).
         """
         all_rois = []
-        stage = self.stage_embed.weight
-        for i in range(self.repeats):
+        for i, stage in enumerate(self.stage_embed.weight.unbind(0)):  # one backward op
             p = self.drop_path_rates[i] if self.training else 0.
-            x = x + stage[i]
+            x = x + stage
             x, _ = self.sampling(x, rois, feat, drop_prob=p)
             x = self.pos_enc(x, rois)
             x = x + drop_path(self.attn(self.norm1(x)), p, True)

@@ -24,10 +24,11 @@ def roi_adjust(rois: Tensor, deltas: Tensor) -> Tensor:
     with torch.autocast(rois.device.type, enabled=False):
         rois = at_least_fp32(rois)
         deltas = at_least_fp32(deltas).to(rois.dtype)
-        lo, hi = rois[..., :2], rois[..., 2:]
+        lo, hi = rois.split(2, dim=-1)  # splits, not slices: fewer backward ops
+        shift, scale = deltas.split(2, dim=-1)
         wh = (hi - lo).abs()
-        ctr = torch.addcmul((lo + hi) * 0.5, deltas[..., :2], wh)
-        half = 0.5 * wh * deltas[..., 2:].exp()
+        ctr = torch.addcmul((lo + hi) * 0.5, shift, wh)
+        half = 0.5 * wh * scale.exp()
         return torch.cat([ctr - half, ctr + half], dim=-1)
 
 
@@ -51,7 +52,7 @@ def roi_sampling_points(rois: Tensor, offsets: Tensor, eps: float = 1e-5) -> Ten
         offsets = at_least_fp32(offsets).to(rois.dtype)
         std, mean = torch.std_mean(offsets, dim=2, keepdim=True)
         offsets = (offsets - mean) / (3. * (std + eps))
-        lo, hi = rois[..., :2].unsqueeze(2), rois[..., 2:].unsqueeze(2)
+        lo, hi = rois.unsqueeze(2).split(2, dim=-1)
         return torch.addcmul((lo + hi) * 0.5, offsets, hi - lo)
 
 
