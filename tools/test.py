@@ -89,7 +89,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             tta_model['module'] = cfg.model
             cfg.model = tta_model
 
-    if getattr(args, 'amp', False):
+    if args.amp:
         test_cfg = cfg.get('test_cfg', None) or ConfigDict()
         if test_cfg.get('type', 'TestLoop') not in ('TestLoop', 'mmengine.TestLoop'):
             raise ValueError(f'--amp sets TestLoop(fp16=True), but {args.config} uses '

@@ -139,10 +139,10 @@ def has_sfmm_modules(model: torch.nn.Module) -> bool:
 
 def onnxruntime_model(model: torch.nn.Module, inputs: torch.Tensor, workdir: str,
                       name: str) -> Callable:
-    """Export ``model`` (float32, batch of ``inputs``) to ``workdir/name.onnx``; ORT session."""
+    """Export ``model`` (at the batch of ``inputs``) to ``workdir/name.onnx``; ORT session."""
     from sfmm.deployment.onnx import OnnxRuntimeModule, export_onnx
 
-    path = export_onnx(model.float().eval(), inputs, osp.join(workdir, f'{name}.onnx'))
+    path = export_onnx(model.eval(), inputs, osp.join(workdir, f'{name}.onnx'))
     return OnnxRuntimeModule(path, num_threads=torch.get_num_threads())
 
 
