@@ -9,14 +9,19 @@ later sees without labels (for Fashion-MNIST: all 60,000 training canvases again
 student's few thousand), then evaluated on the test split. It writes
 
     <out>.safetensors   the ImageClassifier state dict (backbone.*, head.*), float32
-    <out>.json          sha256, size, top-1, the exact command, seed, epochs, threads and
-                        wall time, torch version
+    <out>.json          sha256 and size of the file, sha256 of its tensors, top-1, the exact
+                        command, seed, epochs, threads and wall time, torch version
 
 with ``<out>`` defaulting to ``configs/demo/weights/vit-demo_<dataset>``, where the
 committed teachers live (configs/demo/weights/README.md). ``make demo`` starts from them;
 ``python tools/demo.py --pretrain-teacher`` re-creates one into its work dir first.
 Training runs in one process on ``--threads`` torch threads (default 2); the same seed and
-threads give the same weights on the same machine.
+threads give the same weights on the same machine (checked: a re-run of the Fashion-MNIST
+recipe gave bit-identical tensors). The file's own SHA-256 can still differ between two runs,
+because safetensors writes its metadata keys in an arbitrary order, so the record also keeps
+``tensors_sha256`` (:func:`tensors_sha256`: names, dtypes, shapes and bytes in key order), and a
+run writing elsewhere than the shipped file ends by comparing its top-1 and tensors with the
+shipped teacher's record.
 """
 import argparse
 import copy
@@ -61,6 +66,40 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def tensors_sha256(state: dict) -> str:
+    """SHA-256 of a state dict's contents, independent of how a file serialises it.
+
+    Hashes, key by key in sorted order, the key, dtype, shape and raw bytes of each tensor.
+    """
+    import hashlib
+
+    import torch
+
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        tensor = state[key].detach().cpu().contiguous()
+        digest.update(f'{key}|{tensor.dtype}|{tuple(tensor.shape)}|'.encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def compare_with_shipped(record: dict, out: str) -> Optional[str]:
+    """A line comparing a re-created teacher with the shipped one of the same dataset.
+
+    None when ``out`` is the shipped file itself, or the shipped record is missing.
+    """
+    shipped = osp.join(WEIGHTS_DIR, RECIPES[record['dataset']]['name'])
+    if osp.abspath(out) == osp.abspath(shipped) or not osp.isfile(shipped + '.json'):
+        return None
+    with open(shipped + '.json') as f:
+        ref = json.load(f)
+    same = record['tensors_sha256'] == ref.get('tensors_sha256')
+    return (f'[teacher] against the shipped {osp.basename(shipped)}.safetensors: top-1 '
+            f'{record["top1"]:.2f} vs {ref["top1"]:.2f} ({record["top1"] - ref["top1"]:+.2f}), '
+            f'tensors {"identical" if same else "different"} (tensors_sha256 '
+            f'{record["tensors_sha256"][:12]}... vs {str(ref.get("tensors_sha256"))[:12]}...)')
+
+
 def save_teacher(state: dict, out: str, info: dict) -> dict:
     """Write ``out.safetensors`` and its ``out.json`` record; return the record."""
     from safetensors.torch import save_file
@@ -72,7 +111,7 @@ def save_teacher(state: dict, out: str, info: dict) -> dict:
               metadata=dict(format='pt', config=info['config']))
     os.replace(path + '.tmp', path)
     record = dict(info, file=osp.basename(path), sha256=sha256_of(path),
-                  bytes=osp.getsize(path))
+                  bytes=osp.getsize(path), tensors_sha256=tensors_sha256(state))
     with open(out + '.json', 'w') as f:
         json.dump(record, f, indent=1)
         f.write('\n')
@@ -131,6 +170,9 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> dict:
     record = save_teacher(state, out, info)
     print(f'[teacher] top-1 {top1:.2f} on the test split; wrote {out}.safetensors '
           f'(sha256 {record["sha256"][:12]}...) in {record["wall_time_s"]:.0f}s', flush=True)
+    line = compare_with_shipped(record, out)
+    if line:
+        print(line, flush=True)
     return record
 
 

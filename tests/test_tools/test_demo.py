@@ -137,6 +137,9 @@ def test_procedural_fallback_with_pretrained_teacher(tmp_path, capsys):
     record = json.load(open(tmp_path / 'work' / 'teacher.json'))
     from sfmm.datasets.fashion_mnist import sha256_of
     assert record['sha256'] == sha256_of(str(ckpt)) and record['train_images'] == 48
+    pretrain = load_tool('tools/pretrain_demo_teacher.py')
+    from safetensors.torch import load_file
+    assert record['tensors_sha256'] == pretrain.tensors_sha256(load_file(str(ckpt)))
     assert record['epochs'] == 1 and record['top1'] == summary['teacher_top1']
     assert 'tools/pretrain_demo_teacher.py' in record['command']
     # the teacher's pre-training data is its own folder; the student's first scenes are
@@ -171,6 +174,47 @@ def test_shipped_teacher_record_is_complete():
     assert record['train_images'] == 60000 and record['test_images'] == 10000
     for key in ('command', 'seed', 'epochs', 'wall_time_s', 'top1', 'threads', 'torch'):
         assert key in record
+
+
+@pytest.mark.parametrize('name', ['vit-demo_fashion-canvas', 'vit-demo_demo-in'])
+def test_shipped_teacher_tensor_digest(name):
+    """Both shipped records carry the digest of their file's tensors."""
+    from safetensors.torch import load_file
+    pretrain = load_tool('tools/pretrain_demo_teacher.py')
+    path = osp.join(REPO_ROOT, 'configs', 'demo', 'weights', name)
+    record = json.load(open(path + '.json'))
+    assert record['tensors_sha256'] == pretrain.tensors_sha256(load_file(path + '.safetensors'))
+
+
+def test_tensor_digest_ignores_serialisation_only(tmp_path):
+    """The digest is the same for the same tensors saved with metadata in another order (the
+    file SHA-256 need not be), and changes with a value, a key, a dtype or a shape."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    pretrain = load_tool('tools/pretrain_demo_teacher.py')
+    state = {'b.weight': torch.arange(6.).reshape(2, 3), 'a.bias': torch.ones(3)}
+    save_file(state, str(tmp_path / 'x.safetensors'), metadata=dict(format='pt', config='c'))
+    save_file(state, str(tmp_path / 'y.safetensors'), metadata=dict(config='c', format='pt'))
+    digests = {pretrain.tensors_sha256(load_file(str(tmp_path / f))) for f in
+               ('x.safetensors', 'y.safetensors')}
+    assert digests == {pretrain.tensors_sha256(state)}
+    changed = [dict(state, **{'a.bias': torch.tensor([1., 1., 1.0001])}),
+               {'c.weight': state['b.weight'], 'a.bias': state['a.bias']},
+               dict(state, **{'a.bias': torch.ones(3, dtype=torch.float64)}),
+               dict(state, **{'b.weight': state['b.weight'].reshape(3, 2)})]
+    assert len({pretrain.tensors_sha256(s) for s in changed} | digests) == 5
+
+
+def test_recreated_teacher_is_compared_with_shipped(tmp_path):
+    pretrain = load_tool('tools/pretrain_demo_teacher.py')
+    record = json.load(open(SHIPPED + '.json'))
+    line = pretrain.compare_with_shipped(record, str(tmp_path / 'again'))
+    top1 = f"{record['top1']:.2f}"
+    assert f'top-1 {top1} vs {top1} (+0.00)' in line and 'tensors identical' in line
+    other = dict(record, top1=record['top1'] - 0.3, tensors_sha256='0' * 64)
+    line = pretrain.compare_with_shipped(other, str(tmp_path / 'again'))
+    assert '(-0.30)' in line and 'tensors different' in line
+    assert pretrain.compare_with_shipped(record, SHIPPED) is None
 
 
 def test_set_schedule_drops_warmup_for_one_epoch():
