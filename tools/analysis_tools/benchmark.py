@@ -29,6 +29,9 @@ Runtime of every config side by side (names suffixed ``[eager]`` / ``[ort]``).
 ``--compile`` times ``torch.compile(model)`` (inductor) after warm-up rounds that compile it,
 and reports the graph breaks of the SparseFormer's focusing part (``torch._dynamo.explain``).
 ``--amp-compare`` times every model in float32 and under autocast (bf16 on CPU), side by side.
+``--model-dtype bfloat16`` (or ``float16``) casts the models' weights and the batch to that
+dtype once, as timm's ``benchmark.py --model-dtype`` does, instead of autocast's per-call
+casts of float32 weights.
 
 ``--mode train`` times a training step of a training config (for a bootstrapping config:
 frozen teacher forward, student forward and backward, optimizer step, as mmengine's
@@ -52,6 +55,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 BACKENDS = ('pytorch', 'onnxruntime', 'both')
+DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -73,6 +77,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='autocast (fp16 CUDA, bf16 CPU)')
     parser.add_argument('--amp-compare', action='store_true',
                         help='time every model in float32 and under autocast, side by side')
+    parser.add_argument('--model-dtype', choices=sorted(DTYPES), default='float32',
+                        help='cast weights and inputs to this dtype once (not autocast)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
                         choices=['cpu', 'cuda'], help='device')
     parser.add_argument('--warmup', type=int, default=5, help='untimed rounds')
@@ -105,15 +111,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                      '(without --amp, --backend or --mode train)')
     if args.profile and args.mode != 'train':
         parser.error('--profile goes with --mode train')
+    if args.model_dtype != 'float32' and (args.amp or args.amp_compare or args.mode == 'train'
+                                          or args.backend != 'pytorch'):
+        parser.error(f'--model-dtype {args.model_dtype} times eager inference with cast '
+                     f'weights (without --amp, --amp-compare, --mode train or --backend)')
     return args
 
 
 def build(config: str, device: str, cfg_options: Optional[dict] = None,
-          optimize: bool = True) -> torch.nn.Module:
+          optimize: bool = True, dtype: torch.dtype = torch.float32) -> torch.nn.Module:
     """Build a config's model (no checkpoint) in eval mode on ``device``, wrapped as image path.
 
     With ``optimize``, a model containing sfmm modules goes through
-    :func:`sfmm.apis.optimize_for_inference`; other models are left as built.
+    :func:`sfmm.apis.optimize_for_inference`; other models are left as built. Its floating
+    point parameters and buffers are then cast to ``dtype``.
     """
     from sfmm.apis import optimize_for_inference
     from sfmm.utils.flops import ImagePath
@@ -122,7 +133,7 @@ def build(config: str, device: str, cfg_options: Optional[dict] = None,
     model = build_model_from_cfg(_load(config, cfg_options)).to(device).eval()
     if optimize and has_sfmm_modules(model):
         optimize_for_inference(model)
-    return ImagePath(model)
+    return ImagePath(model.to(dtype))
 
 
 def _load(config: str, cfg_options: Optional[dict]) -> Config:
@@ -390,12 +401,14 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     inputs = torch.randn(args.batch_size, 3, *args.shape, device=args.device)
     if args.mode == 'train':
         return run_train(args, inputs)
+    dtype = DTYPES[args.model_dtype]
+    inputs = inputs.to(dtype)
 
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         # ONNX export traces the plain layers (InferenceLinear gives F.linear to tracers)
         models = [build(c, args.device, args.cfg_options,
-                        not args.no_optimize and args.backend != 'onnxruntime')
+                        not args.no_optimize and args.backend != 'onnxruntime', dtype)
                   for c in args.configs]
     names = _names(args.configs)
     breaks = []
@@ -427,7 +440,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     backend = {'pytorch': 'eager', 'onnxruntime': 'onnxruntime',
                'both': 'eager and onnxruntime'}[args.backend]
     print(f'batch {args.batch_size}, {args.shape[0]}x{args.shape[1]}, {args.device}, '
-          f'{"amp" if args.amp else "float32 and amp" if args.amp_compare else "float32"}, '
+          f'{"amp" if args.amp else "float32 and amp" if args.amp_compare else args.model_dtype}, '
           f'threads {torch.get_num_threads()}, {args.warmup} warm-up + {args.iters} timed '
           f'rounds, {backend}'
           f'{", compiled" if args.compile else ""}, sfmm models '
