@@ -129,14 +129,18 @@ def segmenter(tmp_path_factory):
 
 
 # ----------------------------------------------------------------------------- classifier
-def test_classifier_file_is_checked_opset18_with_grid_sample(classifier):
+def test_classifier_file_is_checked_opset18_and_samples_by_gather(classifier):
     path = classifier['path']
     onnx.checker.check_model(path)
     proto = onnx.load(path)
     opsets = {o.domain or 'ai.onnx': o.version for o in proto.opset_import}
     assert opsets['ai.onnx'] == 18 >= 16
     ops = {n.op_type for n in proto.graph.node}
-    assert 'GridSample' in ops  # SparseFormer's sampling, as an ONNX op
+    # SparseFormer's sampling: one Gather of channel rows per sampling op, no GridSample
+    assert 'GridSample' not in ops
+    gathers = [n for n in proto.graph.node
+               if n.op_type == 'Gather' and 'index_select' in n.name]
+    assert len(gathers) == 5  # 4 focusing repeats + the final sampling (tiny config)
     assert all(n.domain in ('', 'ai.onnx') for n in proto.graph.node)  # no custom/oneDNN ops
     (graph_input, ) = proto.graph.input
     dims = graph_input.type.tensor_type.shape.dim
@@ -284,7 +288,7 @@ def test_wrong_task_is_refused(segmenter):
 
 # ----------------------------------------------------------------------------- bad inputs
 def test_opsets_below_18_are_refused(tmp_path, capsys):
-    with pytest.raises(ValueError, match='GridSample needs opset >= 16'):
+    with pytest.raises(ValueError, match='opset 15 is not supported: .*opset 18 .the default.'):
         check_opset(15)
     with pytest.raises(ValueError, match='opset 18 .the default.'):
         check_opset(17)
@@ -295,7 +299,7 @@ def test_opsets_below_18_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.parse_args([CLS_CFG, '--shape', '64', '--out', str(tmp_path / 'x.onnx'),
                         '--opset', '15'])
-    assert exc.value.code == 2 and 'GridSample needs opset >= 16' in capsys.readouterr().err
+    assert exc.value.code == 2 and 'opset 15 is not supported' in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
 

@@ -1,5 +1,6 @@
 """Unregistered building blocks of SparseFormer (attention, sampling, RoI ops ...)."""
-from .adaptive_sampling import AdaptiveSamplingMixing, offset_bias_grid, sample_points
+from .adaptive_sampling import (AdaptiveSamplingMixing, gather_sample_points, offset_bias_grid,
+                                sample_points)
 from .attention import Attention
 from .early_conv import EarlyConv, channel_norm
 from .focusing_unit import FocusingUnit
@@ -13,7 +14,8 @@ from .transformer_block import TransformerBlock
 __all__ = [
     'ACTIVATIONS', 'AdaptiveSamplingMixing', 'Attention', 'DropPath', 'EarlyConv',
     'FocusingUnit', 'Mlp', 'QuickGELU', 'RoIAdjust', 'RoIPositionEncoding', 'SamplingUnit',
-    'TransformerBlock', 'build_activation', 'channel_norm', 'drop_path', 'offset_bias_grid',
+    'TransformerBlock', 'build_activation', 'channel_norm', 'drop_path', 'gather_sample_points',
+    'offset_bias_grid',
     'roi_adjust', 'roi_pos_freqs', 'roi_position_encoding', 'roi_sampling_points',
     'sample_points'
 ]

@@ -33,6 +33,54 @@ def sample_points(feat: Tensor, points: Tensor, padding_mode: str = 'border') ->
                              padding_mode=padding_mode, align_corners=False)
 
 
+def gather_sample_points(feat: Tensor, points: Tensor, padding_mode: str = 'border') -> Tensor:
+    """:func:`sample_points` written with one ``gather`` on a channels-last map, for export.
+
+    The same bilinear sampling as ``grid_sample(..., align_corners=False)`` with ``'border'``
+    or ``'zeros'`` padding (equal up to float rounding), returned channels-last. ONNX export
+    uses it (:class:`AdaptiveSamplingMixing`): in ONNX Runtime one ``Gather`` of whole channel
+    rows, which also needs no transpose afterwards, is faster than its ``GridSample`` kernel.
+    SF-B / ViT-B/16, both in ONNX Runtime, went from 4.41x to 4.63x (batch 8, 2 CPU threads,
+    README "Measured figures"). Eager PyTorch keeps ``grid_sample``,
+    whose training numerics the shipped figures rest on.
+
+    Args:
+        feat (Tensor): Map of shape (B, C, H, W).
+        points (Tensor): Points in [0, 1] image coordinates, shape (B, N, P, 2).
+        padding_mode (str): ``'border'`` or ``'zeros'``. Defaults to 'border'.
+
+    Returns:
+        Tensor: float32 samples of shape (B, N, P, C).
+    """
+    with torch.autocast(feat.device.type, enabled=False):
+        feat = at_least_fp32(feat)
+        points = at_least_fp32(points).to(feat.dtype)
+        B, C, H, W = feat.shape
+        N, P = points.shape[1:3]
+        # align_corners=False: pixel centres at (i + 0.5) / size
+        x, y = points.unbind(-1)
+        x, y = x * W - 0.5, y * H - 0.5
+        if padding_mode == 'border':
+            x, y = x.clamp(0, W - 1), y.clamp(0, H - 1)
+        x0, y0 = x.floor(), y.floor()
+        wx1, wy1 = x - x0, y - y0
+        x0, y0 = x0.long(), y0.long()
+        index, weight = [], []
+        for yi, wy in ((y0, 1 - wy1), (y0 + 1, wy1)):
+            for xi, wx in ((x0, 1 - wx1), (x0 + 1, wx1)):
+                w = wx * wy
+                if padding_mode == 'zeros':  # corners outside the map contribute nothing
+                    w = w * ((xi >= 0) & (xi < W) & (yi >= 0) & (yi < H)).to(w.dtype)
+                index.append(yi.clamp(0, H - 1) * W + xi.clamp(0, W - 1))
+                weight.append(w)
+        # one row index per corner into the (B * H * W, C) channels-last map
+        offset = torch.arange(B, device=feat.device).view(B, 1, 1, 1) * (H * W)
+        index = (torch.stack(index, -1) + offset).reshape(-1)
+        rows = feat.permute(0, 2, 3, 1).reshape(B * H * W, C).index_select(0, index)
+        weight = torch.stack(weight, -1).view(B, N, P, 4, 1)
+        return (rows.view(B, N, P, 4, C) * weight).sum(3)
+
+
 class AdaptiveSamplingMixing(nn.Module):
     """One sampling + adaptive-mixing op of a SparseFormer unit (residual).
 
@@ -137,7 +185,10 @@ class AdaptiveSamplingMixing(nn.Module):
         offsets = at_least_fp32(offsets)
         offsets = offsets + self.offset_bias.to(offsets.dtype).view(P, 2)
         points = roi_sampling_points(rois, offsets, self.offset_eps)
-        sampled = sample_points(feat, points, self.padding_mode)  # (B, C, N, P)
+        if torch.onnx.is_in_onnx_export():
+            sampled = gather_sample_points(feat, points, self.padding_mode)  # (B, N, P, C)
+        else:
+            sampled = sample_points(feat, points, self.padding_mode).permute(0, 2, 3, 1)
 
         params = self.param_fc2(self.param_fc1(self.param_norm(x)))
         # one split, not two slices: its backward is one concatenation instead of two
@@ -145,7 +196,7 @@ class AdaptiveSamplingMixing(nn.Module):
         channel_mix, spatial_mix = params.view(B * N, -1).split([C * C, Po * P], dim=1)
         channel_mix = channel_mix.view(B * N, C, C)
         spatial_mix = spatial_mix.view(B * N, Po, P)
-        sampled = sampled.to(params.dtype).permute(0, 2, 3, 1).reshape(B * N, P, C)
+        sampled = sampled.to(params.dtype).reshape(B * N, P, C)
         if self.mixing_bias:
             out = F.gelu(torch.baddbmm(self.channel_bias.to(params.dtype).view(1, 1, C),
                                        sampled, channel_mix))

@@ -84,3 +84,36 @@ def test_float32_sampling_under_autocast():
     with torch.autocast('cpu', dtype=torch.bfloat16):
         out, points = m(torch.randn(1, 2, 32), torch.rand(1, 2, 4), torch.randn(1, 4, 8, 8))
     assert points.dtype == torch.float32 and not torch.isnan(out).any()
+
+
+@pytest.mark.parametrize('padding', ['border', 'zeros'])
+def test_gather_sampling_equals_grid_sample(padding):
+    """The export formulation (one row gather, channels-last) is grid_sample's bilinear
+    sampling, points outside the map included."""
+    from sfmm.models.layers import gather_sample_points
+    g = torch.Generator().manual_seed(0)
+    feat = torch.randn(2, 8, 7, 9, generator=g, dtype=torch.float64)
+    pts = torch.rand(2, 5, 16, 2, generator=g, dtype=torch.float64) * 1.6 - 0.3
+    pts[0, 0, :4] = torch.tensor([[0., 0.], [1., 1.], [0.5 / 9, 0.5 / 7], [1 - 0.5 / 9, 1.]])
+    out = gather_sample_points(feat, pts, padding)
+    assert out.shape == (2, 5, 16, 8)
+    torch.testing.assert_close(out, sample_points(feat, pts, padding).permute(0, 2, 3, 1),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_onnx_export_samples_by_gather(monkeypatch):
+    """While exporting, the mixing samples through gather_sample_points; same tokens."""
+    import sfmm.models.layers.adaptive_sampling as module
+    layer = AdaptiveSamplingMixing(32, 8, num_points=4).eval()
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        layer.offset_fc.weight.normal_(0, 0.5, generator=g)
+    x = torch.randn(2, 3, 32, generator=g)
+    rois = torch.tensor([0.1, 0.2, 0.7, 0.9]).expand(2, 3, 4)
+    feat = torch.randn(2, 8, 6, 6, generator=g)
+    with torch.no_grad():
+        ref, _ = layer(x, rois, feat)
+        monkeypatch.setattr(torch.onnx, 'is_in_onnx_export', lambda: True)
+        monkeypatch.setattr(module, 'sample_points', None)  # must not be called now
+        out, _ = layer(x, rois, feat)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
