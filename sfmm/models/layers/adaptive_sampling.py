@@ -53,8 +53,8 @@ def gather_sample_points(feat: Tensor, points: Tensor, padding_mode: str = 'bord
         Tensor: float32 samples of shape (B, N, P, C).
     """
     with torch.autocast(feat.device.type, enabled=False):
-        feat = at_least_fp32(feat)
-        points = at_least_fp32(points).to(feat.dtype)
+        points = at_least_fp32(points)
+        feat = at_least_fp32(feat).to(points.dtype)  # as sample_points: the points' dtype
         B, C, H, W = feat.shape
         N, P = points.shape[1:3]
         # align_corners=False: pixel centres at (i + 0.5) / size
